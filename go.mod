@@ -1,0 +1,10 @@
+module github.com/polysock/polysock
+
+go 1.26
+
+require (
+	github.com/evanw/esbuild v0.28.2 // indirect
+	github.com/gorilla/websocket v1.5.3 // indirect
+	github.com/igm/sockjs-go/v3 v3.0.2 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
+)

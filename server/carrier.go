@@ -1,0 +1,18 @@
+package server
+
+import "github.com/polysock/polysock/internal/wire"
+
+// carrier is one connection that carries a session's server→client frames: a WebSocket,
+// a stream response, a held poll. Package transports implements it; the session's writer
+// goroutine is the only caller of Send.
+type carrier interface {
+	// Transport names the carrier's transport.
+	Transport() string
+	// Send writes frames as one batch, or fails; a failed carrier is dropped.
+	Send(frames []wire.Frame) error
+	// CloseWith ends the carrier, telling the client code and reason where the carrier can.
+	CloseWith(code uint16, reason string)
+}
+
+// oneShot is implemented by carriers that end after one batch (a poll response).
+type oneShot interface{ OneShot() bool }

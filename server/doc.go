@@ -1,0 +1,16 @@
+// Package server is the polysock endpoint: an http.Handler that serves every transport
+// (WebSocket, HTTP streaming, long-polling) at one URL and hands each client session to
+// the application as a *Session with Read, Write and Close.
+//
+// A Session survives lost connections: the client resumes it on a new connection, on
+// any transport, and every message is delivered exactly once and in order in both
+// directions. Plain WebSocket clients that do not speak the polysock protocol are
+// accepted at the same URL as raw sessions (one WebSocket message per message, no
+// resume).
+//
+// Concurrency: Session.Write, Read and Close are safe for concurrent use. Each session
+// has at most one writer goroutine, started when there is something to send and gone
+// when idle; every queue is bounded (Options.OutboxBytes, Options.ReadQueue).
+//
+// The wire protocol is specified in PROTOCOL.md at the repository root.
+package server

@@ -1,0 +1,110 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Options configures a Server. A nil *Options, and every zero field, means the default
+// documented on the field.
+type Options struct {
+	// AllowedOrigins lists the browser origins allowed besides the endpoint's own host,
+	// as "scheme://host[:port]". The host may hold path.Match wildcards, as in
+	// "https://*.example.com". Zero means same-origin only. Requests without an Origin
+	// header (programs rather than browsers) are always allowed. The same policy covers
+	// WebSocket upgrades and CORS.
+	AllowedOrigins []string
+	// InsecureSkipOriginCheck allows every origin. Any web page can then open sessions
+	// with the user's cookies (cross-site WebSocket hijacking). Zero keeps the check.
+	InsecureSkipOriginCheck bool
+
+	// Subprotocols lists the subprotocols the server supports, in order of preference.
+	// The first one the client also offers is chosen. Zero means none: sessions report "".
+	Subprotocols []string
+	// SelectSubprotocol, when set, is called instead of the Subprotocols rule, with the
+	// opening request and the client's offer. It returns one of the offered values, or ""
+	// for none. A value that was not offered is treated as "". Zero means use
+	// Subprotocols.
+	SelectSubprotocol func(r *http.Request, offered []string) string
+
+	// MaxMessageSize is the largest inbound message payload, in bytes. A larger one closes
+	// the session with 1009. Zero means 1 MiB.
+	MaxMessageSize int64
+	// MaxBatchSize is the largest inbound batch (a WebSocket message or a POST body), in
+	// bytes. A larger one closes the session with 1009. Zero means MaxMessageSize + 64 KiB.
+	MaxBatchSize int64
+	// OutboxBytes bounds the bytes of messages a session has written but the client has
+	// not yet acknowledged. A Write that would pass it closes the session with 4008 (peer
+	// too slow). Zero means 8 MiB.
+	OutboxBytes int64
+	// ReadQueue is how many received messages a session holds for Read. When it is full,
+	// the session stops taking messages from the client (backpressure) until Read makes
+	// room. Zero means 64.
+	ReadQueue int
+
+	// PingInterval is how long the server lets a carrier go without sending anything
+	// before it sends a heartbeat. Zero means 25 s.
+	PingInterval time.Duration
+	// IdleTimeout is how long a carrier may go without anything heard from the client
+	// before the server drops it. The session stays resumable. Zero means 60 s.
+	IdleTimeout time.Duration
+	// ResumeWindow is how long a session without a carrier waits for the client to come
+	// back. After that it closes with 4006. Zero means 30 s.
+	ResumeWindow time.Duration
+	// WriteTimeout bounds each write to a carrier. A carrier that cannot take a batch in
+	// time is dropped. Zero means 10 s.
+	WriteTimeout time.Duration
+	// CloseTimeout bounds the close handshake. Zero means 5 s.
+	CloseTimeout time.Duration
+	// MaxSessions bounds the live sessions of the server. Requests that would open one
+	// more get 503 / close code 1013. Zero means 100 000.
+	MaxSessions int
+
+	// Logger receives the server's logs. Nil discards them.
+	Logger *slog.Logger
+}
+
+// config is Options with the defaults applied.
+type config struct {
+	Options
+	log *slog.Logger
+}
+
+func newConfig(o *Options) *config {
+	c := &config{}
+	if o != nil {
+		c.Options = *o
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = 1 << 20
+	}
+	if c.MaxBatchSize <= 0 {
+		c.MaxBatchSize = c.MaxMessageSize + 64<<10
+	}
+	if c.OutboxBytes <= 0 {
+		c.OutboxBytes = 8 << 20
+	}
+	if c.ReadQueue <= 0 {
+		c.ReadQueue = 64
+	}
+	def(&c.PingInterval, 25*time.Second)
+	def(&c.IdleTimeout, 60*time.Second)
+	def(&c.ResumeWindow, 30*time.Second)
+	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.CloseTimeout, 5*time.Second)
+	if c.MaxSessions <= 0 {
+		c.MaxSessions = 100_000
+	}
+	c.log = c.Logger
+	if c.log == nil {
+		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c
+}

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/polysock/polysock"
+	"github.com/polysock/polysock/internal/wire"
+	"github.com/polysock/polysock/transports"
+)
+
+// Server is the polysock endpoint: an http.Handler serving every transport at its mount
+// URL. Each new client session is passed to the handler in its own goroutine; when the
+// handler returns, the session is closed with 1000 if it is still open.
+type Server struct {
+	cfg      *config
+	handler  func(*Session)
+	upgrader *transports.WebSocketUpgrader
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+	shutdown bool
+	handlers sync.WaitGroup
+
+	opened, resumed atomic.Uint64
+}
+
+// New returns a Server that calls handler for every new session. opts may be nil.
+func New(handler func(*Session), opts *Options) *Server {
+	cfg := newConfig(opts)
+	return &Server{
+		cfg:      cfg,
+		handler:  handler,
+		upgrader: transports.NewWebSocketUpgrader(cfg.WriteTimeout),
+		sessions: make(map[string]*Session),
+	}
+}
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	Sessions int    // live sessions
+	Opened   uint64 // sessions opened since New
+	Resumed  uint64 // carriers that resumed an existing session
+}
+
+// Stats returns a snapshot of the counters.
+func (srv *Server) Stats() Stats {
+	srv.mu.Lock()
+	n := len(srv.sessions)
+	srv.mu.Unlock()
+	return Stats{Sessions: n, Opened: srv.opened.Load(), Resumed: srv.resumed.Load()}
+}
+
+// ServeHTTP serves the polysock endpoint.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !srv.cfg.originAllowed(r) {
+		transports.WriteError(w, http.StatusForbidden, wire.ClosePolicyViolation, "origin not allowed")
+		return
+	}
+	if transports.IsWebSocketUpgrade(r) {
+		srv.serveWebSocket(w, r)
+		return
+	}
+	transports.WriteError(w, http.StatusBadRequest, wire.CloseBadRequest, "expected a WebSocket upgrade")
+}
+
+// newSession registers a new session, or returns the close error that refuses it.
+func (srv *Server) newSession(r *http.Request, protocol string, raw bool) (*Session, *polysock.CloseError) {
+	s := &Session{
+		srv:      srv,
+		id:       randomID(),
+		token:    randomID(),
+		protocol: protocol,
+		raw:      raw,
+		readable: make(chan struct{}, 1),
+		space:    make(chan struct{}, 1),
+		ended:    make(chan struct{}),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.req = sessionRequest(r, s.ctx)
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.shutdown {
+		return nil, &polysock.CloseError{Code: polysock.CloseServiceRestart, Reason: "server shutting down"}
+	}
+	if len(srv.sessions) >= srv.cfg.MaxSessions {
+		return nil, &polysock.CloseError{Code: polysock.CloseTryAgainLater, Reason: "too many sessions"}
+	}
+	srv.sessions[s.id] = s
+	srv.opened.Add(1)
+	return s, nil
+}
+
+// start runs the handler for s in its own goroutine.
+func (srv *Server) start(s *Session) {
+	srv.handlers.Add(1)
+	go func() {
+		defer srv.handlers.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				srv.cfg.log.Error("polysock: handler panicked", "session", s.id, "panic", p)
+				s.fail(&polysock.CloseError{Code: polysock.CloseInternalError, Reason: "internal error"})
+				return
+			}
+			_ = s.Close(polysock.CloseNormal, "")
+		}()
+		srv.handler(s)
+	}()
+}
+
+// lookup finds the session a resuming request names, comparing the token in constant time.
+func (srv *Server) lookup(id, token string) *Session {
+	srv.mu.Lock()
+	s := srv.sessions[id]
+	srv.mu.Unlock()
+	if s == nil || !tokenEqual(s.token, token) {
+		return nil
+	}
+	return s
+}
+
+func (srv *Server) remove(s *Session) {
+	srv.mu.Lock()
+	if srv.sessions[s.id] == s {
+		delete(srv.sessions, s.id)
+	}
+	srv.mu.Unlock()
+}
+
+// Shutdown stops accepting sessions, closes every session with 1012 (service restart) so
+// clients reconnect elsewhere, and waits until the sessions have ended and their handlers
+// returned, or ctx is done (then the remaining sessions are ended at once and ctx's error
+// is returned).
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.mu.Lock()
+	srv.shutdown = true
+	all := make([]*Session, 0, len(srv.sessions))
+	for _, s := range srv.sessions {
+		all = append(all, s)
+	}
+	srv.mu.Unlock()
+	bye := &polysock.CloseError{Code: polysock.CloseServiceRestart, Reason: "server shutting down"}
+	for _, s := range all {
+		s.mu.Lock()
+		connected := s.car != nil
+		s.mu.Unlock()
+		if connected {
+			go s.closeWith(wire.CloseServiceRestart, bye.Reason)
+		} else {
+			s.end(bye)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		for _, s := range all {
+			<-s.ended
+		}
+		srv.handlers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, s := range all {
+			s.end(bye)
+		}
+		return fmt.Errorf("failed to shut down gracefully: %w", ctx.Err())
+	}
+}
+
+func randomID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("polysock: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// now is the clock, replaceable in tests.
+var now = time.Now

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"github.com/polysock/polysock"
+	"github.com/polysock/polysock/internal/wire"
+)
+
+// maxServerBatch bounds the data bytes of one server batch; a single larger message goes
+// alone.
+const maxServerBatch = 64 << 10
+
+// kickLocked starts the writer goroutine when there is a carrier and something to send.
+// s.mu must be held. There is at most one writer per session; it exits when idle, so an
+// idle session holds no writer goroutine.
+func (s *Session) kickLocked() {
+	if s.writing || s.car == nil || !s.hasWorkLocked() {
+		return
+	}
+	s.writing = true
+	go s.writeLoop()
+}
+
+func (s *Session) hasWorkLocked() bool {
+	return s.open != nil || s.ackDue || s.pingDue || len(s.pongs) > 0 || s.next < s.out.len() ||
+		(s.closeOut != nil && !s.closeOnCar && s.next == s.out.len())
+}
+
+// writeLoop drains the session to its carrier, many frames per batch: OPEN, the ACK, PONGs,
+// a PING, data in order, and the CLOSE once all data went out.
+func (s *Session) writeLoop() {
+	for {
+		s.mu.Lock()
+		c := s.car
+		if c == nil || s.endErr != nil || !s.hasWorkLocked() {
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
+		frames, closing := s.fillBatchLocked()
+		s.mu.Unlock()
+
+		err := c.Send(frames)
+		clear(frames)
+
+		s.mu.Lock()
+		s.batch = frames[:0]
+		if err != nil {
+			s.mu.Unlock()
+			s.srv.cfg.log.Debug("polysock: carrier failed", "session", s.id, "err", err)
+			s.detach(c, &polysock.CloseError{Code: polysock.CloseAbnormal, Reason: "connection lost"})
+			continue
+		}
+		if s.raw && s.car == c {
+			s.out.ack(s.out.acked + uint64(s.next))
+			s.next = 0
+		}
+		answered := closing && s.peerClose != nil
+		done := false
+		if o, ok := c.(oneShot); ok && o.OneShot() {
+			done = true
+		}
+		s.mu.Unlock()
+		if answered {
+			s.end(s.peerClose)
+		} else if done {
+			s.detach(c, nil)
+		}
+	}
+}
+
+func (s *Session) fillBatchLocked() (frames []wire.Frame, closing bool) {
+	frames = s.batch[:0]
+	if s.open != nil {
+		frames = append(frames, *s.open)
+		s.open = nil
+	}
+	if !s.raw && s.accepted > s.lastAck {
+		frames = append(frames, wire.Frame{Type: wire.TypeAck, Seq: s.accepted})
+		s.lastAck = s.accepted
+	}
+	s.ackDue = false
+	for _, p := range s.pongs {
+		frames = append(frames, wire.Frame{Type: wire.TypePong, Data: p})
+	}
+	clear(s.pongs)
+	s.pongs = s.pongs[:0]
+	if s.pingDue {
+		frames = append(frames, wire.Frame{Type: wire.TypePing})
+		s.pingDue = false
+	}
+	size := 0
+	for s.next < s.out.len() {
+		m := s.out.at(s.next)
+		if size > 0 && size+len(m.data) > maxServerBatch {
+			break
+		}
+		size += len(m.data)
+		frames = append(frames, wire.Frame{Type: m.typ, Seq: s.out.acked + uint64(s.next) + 1, Data: m.data})
+		s.next++
+	}
+	if s.closeOut != nil && !s.closeOnCar && s.next == s.out.len() {
+		frames = append(frames, *s.closeOut)
+		s.closeOnCar = true
+		closing = true
+	}
+	s.sentTick = true
+	return frames, closing
+}
