@@ -29,7 +29,7 @@ func BinaryLen(f *Frame) int {
 }
 
 // AppendBinary appends f in the binary form. It does not validate f: encoders build frames
-// from values they already checked (see Check).
+// from values they already checked.
 func AppendBinary(dst []byte, f *Frame) []byte {
 	return append(AppendBinaryHeader(dst, f), BinaryPayload(f)...)
 }
@@ -151,10 +151,14 @@ func checkClose(code uint16, reason []byte) error {
 
 // DecodeBatch decodes every frame of a complete binary-form batch, calling fn for each in
 // order. A batch that ends inside a frame is malformed. fn's error stops decoding and is
-// returned as is.
+// returned as is. fn may keep the frame's Data (it aliases src) but not the *Frame, which
+// is reused for the next frame.
 func DecodeBatch(src []byte, fn func(*Frame) error) error {
+	var f Frame // one variable for the whole batch: fn must not keep the pointer
 	for len(src) > 0 {
-		f, n, err := DecodeBinary(src)
+		var n int
+		var err error
+		f, n, err = DecodeBinary(src)
 		if err == ErrTruncated {
 			return malformed("batch ends inside a frame")
 		}

@@ -163,10 +163,13 @@ func ParseCount[T string | []byte](s T) (uint64, error) {
 
 // DecodeTextBatch decodes a text-form body: lines separated by LF, an optional final LF.
 // fn is called for each frame in order; its error stops decoding and is returned as is.
+// fn may keep the frame's Data but not the *Frame, which is reused for the next frame.
 func DecodeTextBatch(src []byte, fn func(*Frame) error) error {
+	var f Frame
 	for len(src) > 0 {
 		line, rest, _ := bytes.Cut(src, []byte{'\n'})
-		f, err := DecodeText(line)
+		var err error
+		f, err = DecodeText(line)
 		if err != nil {
 			return err
 		}
