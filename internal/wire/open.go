@@ -43,6 +43,14 @@ func DecodeOpen(body []byte) (Open, error) {
 	if o.Session == "" || o.Token == "" {
 		return Open{}, fmt.Errorf("%w: OPEN without sid or token", ErrMalformed)
 	}
+	for _, n := range []int64{o.Ping, o.Timeout, o.Resume, o.MaxMessage, o.MaxBody} {
+		if n < 0 || n > MaxSafe {
+			return Open{}, fmt.Errorf("%w: OPEN number out of range", ErrMalformed)
+		}
+	}
+	if o.Ack > MaxSafe {
+		return Open{}, fmt.Errorf("%w: OPEN ack above 2^53-1", ErrMalformed)
+	}
 	return o, nil
 }
 
