@@ -3,6 +3,8 @@
 #   make demo [ARGS=...]   run the demo server (go run ./demo $(ARGS))
 #   make deps              install npm and Debian dependencies (scripts/deps.sh)
 #   make test              every check, fail-fast, in order (see TEST_STEPS)
+#   make bundle            rebuild the browser client into js/dist (commit the result)
+#   make check-bundle      fail if js/dist differs from a fresh build of js/src
 #   make bench             Go benchmarks, echo vs raw gorilla, memory per session
 #   make fuzz [FUZZTIME=]  every Go fuzz target for FUZZTIME each (default 10s)
 #   make clean             remove build output
@@ -18,9 +20,9 @@ FUZZTIME ?= 10s
 
 # The steps of `make test`, run in this order, each only after the previous one passed.
 # Add a check by writing a test-<name> target and appending it here.
-TEST_STEPS := test-go-vet test-go test-ts-typecheck test-js-unit
+TEST_STEPS := test-go-vet check-bundle test-go test-ts-typecheck test-js-unit test-sockjs
 
-.PHONY: demo deps test $(TEST_STEPS) bench fuzz clean
+.PHONY: demo deps test $(TEST_STEPS) bundle bench fuzz clean
 
 demo:
 	$(GO) run ./demo $(ARGS)
@@ -42,9 +44,34 @@ test-ts-typecheck:
 	$(NPX) tsc --noEmit -p tsconfig.json
 
 # Compiles js/test and js/src with tsconfig.test.json into build/js-test and runs them with
-# Node's test runner (the "test" script of package.json).
+# Node's test runner (the "test" script of package.json): unit tests, and the client
+# against the real Go server (js/test/server) on each transport Node can run.
 test-js-unit:
 	npm test --silent
+
+# Interop with the real sockjs-client@1.6.1 (node_modules): in Node and in headless
+# Chromium, against cmd/sockjs-testserver (e2e/sockjs, docs/SOCKJS.md).
+test-sockjs:
+	node --test e2e/sockjs/
+
+# Rebuilds the browser client: the bundles with esbuild's Go API (js/build), then the
+# declarations with tsc (js/tsconfig.dts.json). BUNDLE_OUT redirects the output.
+BUNDLE_OUT ?= js/dist
+bundle:
+	$(GO) run ./js/build -out $(BUNDLE_OUT)
+	rm -rf build/dts
+	$(NPX) tsc -p js/tsconfig.dts.json --outDir build/dts
+	cp build/dts/polysock.d.ts $(BUNDLE_OUT)/polysock.d.ts
+
+# Builds the client into a temporary directory and fails if the committed js/dist differs.
+check-bundle:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(MAKE) --no-print-directory bundle BUNDLE_OUT="$$tmp" >/dev/null; \
+	if ! diff -r js/dist "$$tmp" >/dev/null; then \
+		echo "check-bundle: js/dist differs from a fresh build of js/src (run make bundle):" >&2; \
+		diff -rq js/dist "$$tmp" >&2 || true; \
+		exit 1; \
+	fi
 
 # The Go benchmarks of every package, then the WebSocket echo comparison with raw gorilla
 # (interleaved rounds) and the memory per idle session; see docs/BENCHMARKS.md.

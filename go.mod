@@ -7,4 +7,5 @@ require (
 	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/igm/sockjs-go/v3 v3.0.2 // indirect
 	go.uber.org/goleak v1.3.0 // indirect
+	golang.org/x/sys v0.0.0-20220715151400-c0bba94af5f8 // indirect
 )

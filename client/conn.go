@@ -1,0 +1,289 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/polysock/polysock"
+	"github.com/polysock/polysock/internal/wire"
+)
+
+// Conn is a client session. Its methods are safe for concurrent use.
+type Conn struct {
+	sess  *session
+	car   carrier
+	fr    *frameReader
+	log   *slog.Logger
+	readq chan message  // accepted messages for Read; bounded by Options.ReadQueue
+	wake  chan struct{} // nudges the writer; capacity 1
+
+	ctx    context.Context // done when the session ends
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the session ends, after err is set
+	once   sync.Once
+	err    *polysock.CloseError // how the session ended
+	wg     sync.WaitGroup       // the reader and the writer
+}
+
+type message struct {
+	typ  polysock.MessageType
+	data []byte
+}
+
+// Dial opens a new session at rawURL: ws, wss, http or https (ws means http and wss
+// https), with the application's own query parameters kept and the protocol's added after
+// them. It tries the transports of opts in order and returns once the server's OPEN has
+// arrived. ctx bounds the dial only; the session lives until it is closed.
+//
+// When the server refuses the session before OPEN (an unsupported version, a bad
+// parameter, a refused Origin, the session limit...), the error wraps a
+// *polysock.CloseError with the code of PROTOCOL.md section 9; an HTTP refusal also names
+// its status.
+func Dial(ctx context.Context, rawURL string, opts *Options) (*Conn, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, fmt.Errorf("failed to dial: %w", err)
+	}
+	e, err := parseEndpoint(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("failed to dial: %w", err)
+	}
+	var errs []error
+	for _, t := range cfg.transports {
+		c, err := dialTransport(ctx, t, e, carrierParams{protocols: cfg.protocols}, cfg)
+		if err == nil {
+			return c, nil
+		}
+		err = fmt.Errorf("failed to dial %s: %w", t, err)
+		cfg.log.Debug("polysock: dial failed", "transport", t, "err", err)
+		if ctx.Err() != nil || closeOf(err) != nil {
+			// A cancelled dial, or the server's answer, which another transport would get too.
+			return nil, err
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// dialTransport opens a carrier of transport t with parameters p and reads its OPEN.
+func dialTransport(ctx context.Context, t string, e *endpoint, p carrierParams, cfg *config) (*Conn, error) {
+	car, err := dialers[t](ctx, e, p, cfg)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { car.close(wire.CloseGoingAway, "dial cancelled") })
+	fr := newFrameReader(car, cfg.maxMessage)
+	open, err := readOpen(fr, t, cfg.protocols)
+	if !stop() {
+		car.close(wire.CloseGoingAway, "dial cancelled")
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		var pe *protocolError
+		if errors.As(err, &pe) {
+			car.close(pe.code, pe.reason)
+		} else {
+			car.close(wire.CloseNormal, "")
+		}
+		return nil, err
+	}
+	c := newConn(newSession(open, cfg.replayBuffer), car, fr, cfg)
+	cfg.log.Debug("polysock: session opened", "transport", t, "sid", open.Session, "protocol", open.Protocol)
+	return c, nil
+}
+
+// readOpen reads the frame that starts a carrier. A CLOSE there (which a server may send
+// instead of closing the WebSocket) is the server's refusal.
+func readOpen(fr *frameReader, transport string, offered []string) (*wire.Open, error) {
+	f, err := fr.next()
+	if err != nil {
+		return nil, err
+	}
+	switch f.Type {
+	case wire.TypeOpen:
+	case wire.TypeClose:
+		code := int(f.Code)
+		if code == 0 {
+			code = int(wire.CloseNoStatus)
+		}
+		return nil, fmt.Errorf("server closed before OPEN: %w", &polysock.CloseError{Code: code, Reason: string(f.Data)})
+	default:
+		return nil, protoErr(wire.CloseProtocolError, "carrier starts with %v, not OPEN", f.Type)
+	}
+	o, err := checkOpen(f.Data, transport, offered)
+	if err != nil {
+		return nil, protoErr(wire.CloseProtocolError, "invalid OPEN: %v", err)
+	}
+	return o, nil
+}
+
+func newConn(s *session, car carrier, fr *frameReader, cfg *config) *Conn {
+	c := &Conn{
+		sess:  s,
+		car:   car,
+		fr:    fr,
+		log:   cfg.log.With("sid", s.id),
+		readq: make(chan message, cfg.readQueue),
+		wake:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	car.setIdle(s.idle)
+	c.wg.Add(2)
+	go c.readLoop()
+	go c.writeLoop()
+	return c
+}
+
+// Transport names the transport of the current carrier ("websocket").
+func (c *Conn) Transport() string { return c.car.transport() }
+
+// Protocol is the subprotocol the server chose, or "" when it chose none.
+func (c *Conn) Protocol() string { return c.sess.protocol }
+
+// SessionID is the session id the server assigned.
+func (c *Conn) SessionID() string { return c.sess.id }
+
+// Context returns a context that is done when the session has ended.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// Read returns the next message, in the order the server wrote them. It blocks until one
+// arrives, ctx is done (the error then wraps ctx.Err() and the session goes on), or the
+// session has ended and every message received before the end has been read: then it
+// returns the *polysock.CloseError that says how the session ended (the code and reason of
+// the server's CLOSE with WasClean true after a close handshake, 1006 when the connection
+// died without one). The returned slice is the caller's.
+func (c *Conn) Read(ctx context.Context) (polysock.MessageType, []byte, error) {
+	select {
+	case m := <-c.readq:
+		return m.typ, m.data, nil
+	default:
+	}
+	select {
+	case m := <-c.readq:
+		return m.typ, m.data, nil
+	case <-ctx.Done():
+		return 0, nil, fmt.Errorf("failed to read: %w", ctx.Err())
+	case <-c.done:
+		select { // messages received before the end come first
+		case m := <-c.readq:
+			return m.typ, m.data, nil
+		default:
+			return 0, nil, c.err
+		}
+	}
+}
+
+// Write queues a message for the server and returns; the writer goroutine sends it,
+// together with whatever else is queued. The data is copied. Write blocks while the
+// outbound queue is full (1024 messages, or 1 MiB and at least one message, waiting for
+// the network) or the replay buffer is (Options.ReplayBuffer, waiting for the server's
+// ACKs), and returns early with an error wrapping ctx.Err() when ctx is done. It fails
+// without closing the session for a text message that is not valid UTF-8, a message
+// larger than the server accepts (ErrMessageTooBig) or than the replay buffer
+// (ErrBufferFull); it fails with ErrClosing once the close handshake has begun, and with
+// an error wrapping the *polysock.CloseError once the session has ended.
+func (c *Conn) Write(ctx context.Context, typ polysock.MessageType, data []byte) error {
+	var wt wire.Type
+	switch typ {
+	case polysock.Text:
+		if !utf8.Valid(data) {
+			return errors.New("failed to write: text message is not valid UTF-8")
+		}
+		wt = wire.TypeText
+	case polysock.Binary:
+		wt = wire.TypeBinary
+	default:
+		return fmt.Errorf("failed to write: invalid message type %v", typ)
+	}
+	if err := c.sess.checkSize(len(data)); err != nil {
+		return fmt.Errorf("failed to write: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("failed to write: %w", err)
+	}
+	data = append(make([]byte, 0, len(data)), data...)
+	for {
+		wait, err := c.sess.enqueue(wt, data)
+		if err != nil {
+			return fmt.Errorf("failed to write: %w", err)
+		}
+		if wait == nil {
+			c.nudge()
+			return nil
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return fmt.Errorf("failed to write: %w", ctx.Err())
+		}
+	}
+}
+
+// Close ends the session with code and reason: it sends CLOSE after every message already
+// written and waits up to 5 s for the server's answer. Messages that arrive meanwhile are
+// still acknowledged; Read returns them while the read queue has room and drops the rest.
+// code must be 1000, 1001, 1002, 1003, 1007–1014 or 3000–4999 except the range
+// 4000–4099 that polysock reserves; reason at most 123 bytes of UTF-8. Invalid values
+// return an error and send nothing.
+//
+// Close returns nil once the session has ended with a clean close handshake, whichever
+// side began it; otherwise it returns an error wrapping the *polysock.CloseError. Later
+// calls wait for the same end. When Close returns, the Conn's goroutines have exited.
+func (c *Conn) Close(code int, reason string) error {
+	if code < 0 || code > 0xffff || !wire.ValidCloseCode(uint16(code)) || code >= 4000 && code <= 4099 {
+		return fmt.Errorf("failed to close: invalid close code %d", code)
+	}
+	if len(reason) > wire.MaxReasonBytes {
+		return fmt.Errorf("failed to close: reason of %d bytes, the limit is %d", len(reason), wire.MaxReasonBytes)
+	}
+	if !utf8.ValidString(reason) {
+		return errors.New("failed to close: reason is not valid UTF-8")
+	}
+	if c.sess.startClose(uint16(code), reason) {
+		c.log.Debug("polysock: closing", "code", code, "reason", reason)
+		c.nudge()
+	}
+	t := time.NewTimer(closeTimeout)
+	select {
+	case <-c.done:
+	case <-t.C:
+		c.end(&polysock.CloseError{Code: int(wire.CloseAbnormal), Reason: "no answer to CLOSE within 5s"})
+	}
+	t.Stop()
+	c.wg.Wait()
+	if c.err.WasClean {
+		return nil
+	}
+	return fmt.Errorf("failed to close: %w", c.err)
+}
+
+// nudge wakes the writer.
+func (c *Conn) nudge() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// end finishes the session once: it records how, releases Read, Write and Context, and
+// closes the carrier so that the reader and the writer return.
+func (c *Conn) end(ce *polysock.CloseError) {
+	c.once.Do(func() {
+		c.sess.end(ce)
+		c.err = ce
+		close(c.done)
+		c.cancel()
+		code := uint16(ce.Code)
+		if ce.WasClean {
+			code = wire.CloseNormal
+		}
+		c.car.close(code, "")
+		c.log.Debug("polysock: session ended", "code", ce.Code, "reason", ce.Reason, "clean", ce.WasClean)
+	})
+}

@@ -1,0 +1,20 @@
+// Package client is the Go client of polysock: it opens one message session with a
+// polysock server and gives ordered, exactly-once delivery of text and binary messages in
+// both directions, with the close semantics of WebSocket.
+//
+// Dial opens a session; Conn.Read returns messages in order; Conn.Write queues one (it is
+// safe for concurrent use); Conn.Close runs the polysock close handshake. Once the session
+// is over, Read returns the *polysock.CloseError that says how it ended, and Write and
+// Close return errors wrapping it.
+//
+// A session travels on one carrier at a time. This version of the package speaks the
+// "websocket" transport (PROTOCOL.md section 8.1); "stream" and "poll" are recognised
+// names that Dial refuses until they are implemented. Resuming a session on a new
+// carrier after a lost connection is not implemented yet: when the carrier is lost, the
+// session ends with close code 1006.
+//
+// Internally a Conn has two goroutines: a reader that decodes inbound batches, answers
+// PINGs, applies ACKs and fills the bounded read queue, and a writer that drains the
+// bounded outbound queue into batches no larger than the server's maxBody, piggybacking
+// cumulative ACKs. Both end when the session ends; Close waits for them.
+package client

@@ -1,0 +1,196 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/polysock/polysock/internal/wire"
+)
+
+// Options configures Dial. A nil *Options means defaults; each field's doc says what its
+// zero value means.
+type Options struct {
+	// Transports lists the transports to try, in order, by name ("websocket", "stream",
+	// "poll"). Nil or empty means automatic, which today is "websocket" alone. Dial refuses
+	// unknown names, duplicates and the transports this version does not implement yet
+	// ("stream" and "poll").
+	Transports []string
+
+	// Protocols lists the subprotocols offered to the server (ps_p), in order of
+	// preference. Each must be an RFC 7230 token and appear once. Nil offers none; the
+	// server then chooses none.
+	Protocols []string
+
+	// Header holds extra headers sent with every request, such as Origin, Cookie or
+	// Authorization. Nil sends none. Headers that the WebSocket handshake sets itself
+	// (Upgrade, Connection, Sec-WebSocket-*) make Dial fail; subprotocols go in Protocols.
+	Header http.Header
+
+	// HTTPClient supplies network settings. Nil means http.DefaultClient. The WebSocket
+	// transport uses its Jar and, when its Transport is an *http.Transport (or nil,
+	// meaning http.DefaultTransport), that transport's Proxy, DialContext and
+	// TLSClientConfig. The HTTP transports will send their requests through it.
+	HTTPClient *http.Client
+
+	// MaxMessageSize is the largest inbound message payload accepted, in bytes. A larger
+	// message ends the session with close code 1009. Zero means 1 MiB.
+	MaxMessageSize int64
+
+	// ReadQueue is the number of received messages buffered for Read. When the queue is
+	// full the connection stops reading from the network until Read takes a message, so
+	// that a slow reader pushes back on the server instead of growing memory. Zero means
+	// 256.
+	ReadQueue int
+
+	// ReplayBuffer bounds, in bytes, the messages written but not yet acknowledged by the
+	// server (payload plus framing), which are kept so that they can be sent again. Write
+	// blocks while a message would take them past the bound, until the server's ACKs make
+	// room; a message larger than the bound fails with ErrBufferFull. Zero means 8 MiB.
+	ReplayBuffer int64
+
+	// Logger receives debug records about the session's life (dial, open, close) and
+	// warnings about protocol errors. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxMessageSize = 1 << 20
+	DefaultReadQueue      = 256
+	DefaultReplayBuffer   = 8 << 20
+)
+
+// config is Options after validation, with defaults filled in.
+type config struct {
+	transports   []string
+	protocols    []string
+	header       http.Header
+	httpClient   *http.Client
+	maxMessage   int64
+	readQueue    int
+	replayBuffer int64
+	log          *slog.Logger
+}
+
+// transportsAvailable lists the transports this version implements, in automatic order.
+var transportsAvailable = []string{wire.TransportWebSocket}
+
+func newConfig(o *Options) (*config, error) {
+	if o == nil {
+		o = &Options{}
+	}
+	c := &config{
+		header:       o.Header.Clone(),
+		httpClient:   o.HTTPClient,
+		maxMessage:   o.MaxMessageSize,
+		readQueue:    o.ReadQueue,
+		replayBuffer: o.ReplayBuffer,
+		log:          o.Logger,
+	}
+	var err error
+	if c.transports, err = checkTransports(o.Transports); err != nil {
+		return nil, err
+	}
+	if err := checkProtocols(o.Protocols); err != nil {
+		return nil, err
+	}
+	c.protocols = append([]string(nil), o.Protocols...)
+	if c.header == nil {
+		c.header = http.Header{}
+	}
+	if c.header.Get("Sec-WebSocket-Protocol") != "" {
+		return nil, errors.New("header Sec-WebSocket-Protocol is not used by polysock; offer subprotocols in Options.Protocols")
+	}
+	if c.httpClient == nil {
+		c.httpClient = http.DefaultClient
+	}
+	switch {
+	case c.maxMessage < 0:
+		return nil, fmt.Errorf("invalid MaxMessageSize %d", c.maxMessage)
+	case c.maxMessage == 0:
+		c.maxMessage = DefaultMaxMessageSize
+	case c.maxMessage > wire.MaxSafe:
+		c.maxMessage = wire.MaxSafe
+	}
+	switch {
+	case c.readQueue < 0:
+		return nil, fmt.Errorf("invalid ReadQueue %d", c.readQueue)
+	case c.readQueue == 0:
+		c.readQueue = DefaultReadQueue
+	}
+	switch {
+	case c.replayBuffer < 0:
+		return nil, fmt.Errorf("invalid ReplayBuffer %d", c.replayBuffer)
+	case c.replayBuffer == 0:
+		c.replayBuffer = DefaultReplayBuffer
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+func checkTransports(names []string) ([]string, error) {
+	if len(names) == 0 {
+		return append([]string(nil), transportsAvailable...), nil
+	}
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		switch n {
+		case wire.TransportWebSocket:
+		case wire.TransportStream, wire.TransportPoll:
+			return nil, fmt.Errorf("transport %q is not implemented by this client yet", n)
+		default:
+			return nil, fmt.Errorf("unknown transport %q (want %q, %q or %q)", n,
+				wire.TransportWebSocket, wire.TransportStream, wire.TransportPoll)
+		}
+		if seen[n] {
+			return nil, fmt.Errorf("transport %q listed twice", n)
+		}
+		seen[n] = true
+	}
+	return append([]string(nil), names...), nil
+}
+
+// errBadToken is returned for a subprotocol that is not an RFC 7230 token.
+var errBadToken = errors.New("not an RFC 7230 token")
+
+func checkProtocols(protocols []string) error {
+	seen := make(map[string]bool, len(protocols))
+	for _, p := range protocols {
+		if !isToken(p) {
+			return fmt.Errorf("invalid subprotocol %q: %w", p, errBadToken)
+		}
+		if seen[p] {
+			return fmt.Errorf("subprotocol %q offered twice", p)
+		}
+		seen[p] = true
+	}
+	return nil
+}
+
+// isToken reports whether s is an RFC 7230 token: one or more tchar.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c < 0x80 && isTcharPunct[c]:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+var isTcharPunct = func() (t [128]bool) {
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
