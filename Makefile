@@ -20,7 +20,7 @@ FUZZTIME ?= 10s
 
 # The steps of `make test`, run in this order, each only after the previous one passed.
 # Add a check by writing a test-<name> target and appending it here.
-TEST_STEPS := test-go-vet check-bundle test-go test-ts-typecheck test-js-unit test-sockjs
+TEST_STEPS := test-go-vet check-bundle test-go test-ts-typecheck test-js-unit test-sockjs test-browser
 
 .PHONY: demo deps test $(TEST_STEPS) bundle bench fuzz clean
 
@@ -53,6 +53,13 @@ test-js-unit:
 # Chromium, against cmd/sockjs-testserver (e2e/sockjs, docs/SOCKJS.md).
 test-sockjs:
 	node --test e2e/sockjs/
+
+# The drop-in client (js/dist/polysock.js as the server serves it) in headless Chromium
+# against js/test/server: XHR and EventSource streams, polling over XHR without fetch, the
+# browser's WebSocket, the fallback after a killed upgrade and the polyfill switch
+# (e2e/browser). Screenshots go to artifacts/browser/.
+test-browser:
+	node --test e2e/browser/
 
 # Rebuilds the browser client: the bundles with esbuild's Go API (js/build), then the
 # declarations with tsc (js/tsconfig.dts.json). BUNDLE_OUT redirects the output.

@@ -3,9 +3,10 @@ module github.com/polysock/polysock
 go 1.26
 
 require (
-	github.com/evanw/esbuild v0.28.2 // indirect
-	github.com/gorilla/websocket v1.5.3 // indirect
-	github.com/igm/sockjs-go/v3 v3.0.2 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
-	golang.org/x/sys v0.0.0-20220715151400-c0bba94af5f8 // indirect
+	github.com/evanw/esbuild v0.28.2
+	github.com/gorilla/websocket v1.5.3
+	github.com/igm/sockjs-go/v3 v3.0.2
+	go.uber.org/goleak v1.3.0
 )
+
+require golang.org/x/sys v0.0.0-20220715151400-c0bba94af5f8 // indirect

@@ -20,7 +20,7 @@ type hub struct {
 func newHub() *hub { return &hub{sessions: map[*server.Session]bool{}} }
 
 type event struct {
-	Kind      string `json:"kind"` // "join", "leave", "msg"
+	Kind      string `json:"kind"` // "hello" (to the joining session only), "join", "leave", "msg"
 	From      string `json:"from"`
 	Transport string `json:"transport"`
 	Text      string `json:"text,omitempty"`
@@ -31,6 +31,8 @@ func (h *hub) serve(s *server.Session) {
 	h.mu.Lock()
 	h.sessions[s] = true
 	h.mu.Unlock()
+	hello, _ := json.Marshal(event{Kind: "hello", From: s.ID()[:6], Transport: s.Transport()})
+	_ = s.Write(context.Background(), polysock.Text, hello)
 	h.broadcastEvent(event{Kind: "join", From: s.ID()[:6], Transport: s.Transport()})
 	defer func() {
 		h.mu.Lock()
