@@ -46,4 +46,13 @@ type dialFunc func(ctx context.Context, e *endpoint, p carrierParams, cfg *confi
 // dialers holds the implemented transports by name.
 var dialers = map[string]dialFunc{
 	wire.TransportWebSocket: dialWebSocket,
+	wire.TransportStream:    dialStream,
+	wire.TransportPoll:      dialPoll,
+}
+
+// binder is implemented by carriers that need the session their OPEN started (the HTTP
+// carriers: later requests name it). newConn calls bind before the session's goroutines
+// start.
+type binder interface {
+	bind(s *session)
 }

@@ -38,7 +38,9 @@ type message struct {
 // Dial opens a new session at rawURL: ws, wss, http or https (ws means http and wss
 // https), with the application's own query parameters kept and the protocol's added after
 // them. It tries the transports of opts in order and returns once the server's OPEN has
-// arrived. ctx bounds the dial only; the session lives until it is closed.
+// arrived. ctx bounds the dial only; the session lives until it is closed. Every attempt
+// but the last is also bounded by Options.AttemptTimeout; a failed attempt gives way to
+// the next transport unless the server refused the session itself.
 //
 // When the server refuses the session before OPEN (an unsupported version, a bad
 // parameter, a refused Origin, the session limit...), the error wraps a
@@ -54,20 +56,39 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Conn, error) {
 		return nil, fmt.Errorf("failed to dial: %w", err)
 	}
 	var errs []error
-	for _, t := range cfg.transports {
-		c, err := dialTransport(ctx, t, e, carrierParams{protocols: cfg.protocols}, cfg)
+	for i, t := range cfg.transports {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if i < len(cfg.transports)-1 {
+			actx, cancel = context.WithTimeout(ctx, cfg.attemptTimeout)
+		}
+		c, err := dialTransport(actx, t, e, carrierParams{protocols: cfg.protocols}, cfg)
+		cancel()
 		if err == nil {
 			return c, nil
 		}
 		err = fmt.Errorf("failed to dial %s: %w", t, err)
 		cfg.log.Debug("polysock: dial failed", "transport", t, "err", err)
-		if ctx.Err() != nil || closeOf(err) != nil {
+		if ctx.Err() != nil || definitive(err) {
 			// A cancelled dial, or the server's answer, which another transport would get too.
 			return nil, err
 		}
 		errs = append(errs, err)
 	}
 	return nil, errors.Join(errs...)
+}
+
+// definitive reports whether a failed dial reached the polysock server: its own refusal
+// (a close code of PROTOCOL.md section 9, or a refused Origin), or an invalid OPEN, which
+// every transport would get. Anything else (a refused connection, an HTTP error without a
+// close code, a WebSocket that died before OPEN (1006), a timeout) lets Dial try the next
+// transport.
+func definitive(err error) bool {
+	var pe *protocolError
+	if errors.As(err, &pe) {
+		return true
+	}
+	ce := closeOf(err)
+	return ce != nil && ce.Code != int(wire.CloseAbnormal) && ce.Code != int(wire.CloseNoStatus)
 }
 
 // dialTransport opens a carrier of transport t with parameters p and reads its OPEN.
@@ -133,6 +154,9 @@ func newConn(s *session, car carrier, fr *frameReader, cfg *config) *Conn {
 		done:  make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if b, ok := car.(binder); ok {
+		b.bind(s)
+	}
 	car.setIdle(s.idle)
 	c.wg.Add(2)
 	go c.readLoop()
@@ -140,7 +164,7 @@ func newConn(s *session, car carrier, fr *frameReader, cfg *config) *Conn {
 	return c
 }
 
-// Transport names the transport of the current carrier ("websocket").
+// Transport names the transport of the current carrier: "websocket", "stream" or "poll".
 func (c *Conn) Transport() string { return c.car.transport() }
 
 // Protocol is the subprotocol the server chose, or "" when it chose none.

@@ -222,7 +222,8 @@ func TestDialRefusesBadArguments(t *testing.T) {
 	}{
 		{"ftp://x/", nil, "scheme"},
 		{"ws://x/#f", nil, "fragment"},
-		{"ws://x/", &Options{Transports: []string{"stream"}}, "not implemented"},
+		{"ws://x/", &Options{Transports: []string{"stream", "stream"}}, "listed twice"},
+		{"ws://x/", &Options{AttemptTimeout: -1}, "AttemptTimeout"},
 		{"ws://x/", &Options{Protocols: []string{"a b"}}, "subprotocol"},
 	} {
 		_, err := Dial(context.Background(), c.url, c.opts)

@@ -7,11 +7,15 @@
 // is over, Read returns the *polysock.CloseError that says how it ended, and Write and
 // Close return errors wrapping it.
 //
-// A session travels on one carrier at a time. This version of the package speaks the
-// "websocket" transport (PROTOCOL.md section 8.1); "stream" and "poll" are recognised
-// names that Dial refuses until they are implemented. Resuming a session on a new
-// carrier after a lost connection is not implemented yet: when the carrier is lost, the
-// session ends with close code 1006.
+// A session travels on one carrier at a time, of one of three transports (PROTOCOL.md
+// section 8): "websocket", "stream" (a long-lived HTTP response read as it arrives, which
+// the client reopens with ps_sid, ps_tok and ps_ack whenever the server recycles it) and
+// "poll" (held HTTP GETs, one at a time, each acknowledging what the previous one
+// brought); the two HTTP transports send client→server batches as POSTs, one in flight,
+// each answered with the server's ACK. In automatic mode (Options.Transports nil) Dial
+// tries websocket, then stream, then poll, moving on when an attempt fails to reach OPEN.
+// Resuming a session on a new carrier after a lost connection is not implemented yet:
+// when the carrier is lost, the session ends with close code 1006.
 //
 // Internally a Conn has two goroutines: a reader that decodes inbound batches, answers
 // PINGs, applies ACKs and fills the bounded read queue, and a writer that drains the

@@ -18,15 +18,21 @@ const (
 // frame's header first so that no buffer larger than the limits is ever allocated,
 // whatever size of batch the server sends. Inbound PADs are skipped without buffering.
 type frameReader struct {
-	car        carrier
+	src        frameSource
 	maxMessage int64         // largest data payload accepted
 	br         *bufio.Reader // over the current batch
 	inBatch    bool
 	control    [2 + maxControlBody]byte
 }
 
-func newFrameReader(car carrier, maxMessage int64) *frameReader {
-	return &frameReader{car: car, maxMessage: maxMessage, br: bufio.NewReaderSize(nil, 4096)}
+// frameSource supplies the inbound bytes of a frameReader, as carrier.next does: a
+// carrier, or one HTTP response whose head a carrier reads itself.
+type frameSource interface {
+	next() (io.Reader, error)
+}
+
+func newFrameReader(src frameSource, maxMessage int64) *frameReader {
+	return &frameReader{src: src, maxMessage: maxMessage, br: bufio.NewReaderSize(nil, 4096)}
 }
 
 // errTruncated reports a batch that ends inside a frame.
@@ -39,7 +45,7 @@ var errTruncated = protoErr(wire.CloseProtocolError, "batch ends inside a frame"
 func (r *frameReader) next() (wire.Frame, error) {
 	for {
 		if !r.inBatch {
-			src, err := r.car.next()
+			src, err := r.src.next()
 			if err != nil {
 				return wire.Frame{}, err
 			}

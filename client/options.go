@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/polysock/polysock/internal/wire"
 )
@@ -13,9 +14,9 @@ import (
 // zero value means.
 type Options struct {
 	// Transports lists the transports to try, in order, by name ("websocket", "stream",
-	// "poll"). Nil or empty means automatic, which today is "websocket" alone. Dial refuses
-	// unknown names, duplicates and the transports this version does not implement yet
-	// ("stream" and "poll").
+	// "poll"). Nil or empty means automatic: "websocket", then "stream", then "poll". Dial
+	// moves to the next transport when one fails to reach OPEN (see AttemptTimeout) and
+	// refuses unknown names and duplicates.
 	Transports []string
 
 	// Protocols lists the subprotocols offered to the server (ps_p), in order of
@@ -31,8 +32,15 @@ type Options struct {
 	// HTTPClient supplies network settings. Nil means http.DefaultClient. The WebSocket
 	// transport uses its Jar and, when its Transport is an *http.Transport (or nil,
 	// meaning http.DefaultTransport), that transport's Proxy, DialContext and
-	// TLSClientConfig. The HTTP transports will send their requests through it.
+	// TLSClientConfig. The "stream" and "poll" transports send every request through it,
+	// each under a context of its own; its Timeout, if any, must be longer than a held
+	// poll (the server's hold time), or polls fail.
 	HTTPClient *http.Client
+
+	// AttemptTimeout bounds each transport attempt but the last one in Transports: when
+	// the server's OPEN has not arrived within it, Dial tries the next transport. The last
+	// attempt is bounded by Dial's context only. Zero means 10 s.
+	AttemptTimeout time.Duration
 
 	// MaxMessageSize is the largest inbound message payload accepted, in bytes. A larger
 	// message ends the session with close code 1009. Zero means 1 MiB.
@@ -60,34 +68,37 @@ const (
 	DefaultMaxMessageSize = 1 << 20
 	DefaultReadQueue      = 256
 	DefaultReplayBuffer   = 8 << 20
+	DefaultAttemptTimeout = 10 * time.Second
 )
 
 // config is Options after validation, with defaults filled in.
 type config struct {
-	transports   []string
-	protocols    []string
-	header       http.Header
-	httpClient   *http.Client
-	maxMessage   int64
-	readQueue    int
-	replayBuffer int64
-	log          *slog.Logger
+	transports     []string
+	protocols      []string
+	header         http.Header
+	httpClient     *http.Client
+	attemptTimeout time.Duration
+	maxMessage     int64
+	readQueue      int
+	replayBuffer   int64
+	log            *slog.Logger
 }
 
 // transportsAvailable lists the transports this version implements, in automatic order.
-var transportsAvailable = []string{wire.TransportWebSocket}
+var transportsAvailable = []string{wire.TransportWebSocket, wire.TransportStream, wire.TransportPoll}
 
 func newConfig(o *Options) (*config, error) {
 	if o == nil {
 		o = &Options{}
 	}
 	c := &config{
-		header:       o.Header.Clone(),
-		httpClient:   o.HTTPClient,
-		maxMessage:   o.MaxMessageSize,
-		readQueue:    o.ReadQueue,
-		replayBuffer: o.ReplayBuffer,
-		log:          o.Logger,
+		header:         o.Header.Clone(),
+		httpClient:     o.HTTPClient,
+		attemptTimeout: o.AttemptTimeout,
+		maxMessage:     o.MaxMessageSize,
+		readQueue:      o.ReadQueue,
+		replayBuffer:   o.ReplayBuffer,
+		log:            o.Logger,
 	}
 	var err error
 	if c.transports, err = checkTransports(o.Transports); err != nil {
@@ -126,6 +137,12 @@ func newConfig(o *Options) (*config, error) {
 	case c.replayBuffer == 0:
 		c.replayBuffer = DefaultReplayBuffer
 	}
+	switch {
+	case c.attemptTimeout < 0:
+		return nil, fmt.Errorf("invalid AttemptTimeout %v", c.attemptTimeout)
+	case c.attemptTimeout == 0:
+		c.attemptTimeout = DefaultAttemptTimeout
+	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -139,9 +156,7 @@ func checkTransports(names []string) ([]string, error) {
 	seen := make(map[string]bool, len(names))
 	for _, n := range names {
 		switch n {
-		case wire.TransportWebSocket:
-		case wire.TransportStream, wire.TransportPoll:
-			return nil, fmt.Errorf("transport %q is not implemented by this client yet", n)
+		case wire.TransportWebSocket, wire.TransportStream, wire.TransportPoll:
 		default:
 			return nil, fmt.Errorf("unknown transport %q (want %q, %q or %q)", n,
 				wire.TransportWebSocket, wire.TransportStream, wire.TransportPoll)

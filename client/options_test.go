@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -11,8 +12,11 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.transports) != 1 || c.transports[0] != "websocket" {
-		t.Errorf("transports = %v, want [websocket]", c.transports)
+	if strings.Join(c.transports, ",") != "websocket,stream,poll" {
+		t.Errorf("transports = %v, want [websocket stream poll]", c.transports)
+	}
+	if c.attemptTimeout != 10*time.Second {
+		t.Errorf("attemptTimeout = %v, want 10s", c.attemptTimeout)
 	}
 	if c.maxMessage != 1<<20 || c.readQueue != 256 || c.replayBuffer != 8<<20 {
 		t.Errorf("limits = %d, %d, %d; want 1 MiB, 256, 8 MiB", c.maxMessage, c.readQueue, c.replayBuffer)
@@ -50,8 +54,8 @@ func TestConfigErrors(t *testing.T) {
 		o    Options
 		want string
 	}{
-		{Options{Transports: []string{"stream"}}, `"stream" is not implemented`},
-		{Options{Transports: []string{"websocket", "poll"}}, `"poll" is not implemented`},
+		{Options{Transports: []string{"poll", "stream", "poll"}}, `"poll" listed twice`},
+		{Options{AttemptTimeout: -time.Second}, "invalid AttemptTimeout"},
 		{Options{Transports: []string{"sockjs"}}, `unknown transport "sockjs"`},
 		{Options{Transports: []string{"websocket", "websocket"}}, "listed twice"},
 		{Options{Protocols: []string{""}}, "RFC 7230 token"},

@@ -207,6 +207,13 @@ func (s *session) commit(n int, now time.Time) bool {
 	return s.unackedMsgs >= ackEveryMsgs || s.unackedBytes >= ackEveryBytes
 }
 
+// acceptedCount is the number of messages accepted from the server, for ps_ack.
+func (s *session) acceptedCount() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted
+}
+
 // ack applies an inbound ACK.
 func (s *session) ack(n uint64) error {
 	s.mu.Lock()

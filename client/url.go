@@ -72,6 +72,7 @@ type carrierParams struct {
 	sid       string // ps_sid; empty to open a new session
 	token     string // ps_tok, with sid
 	ack       uint64 // ps_ack, with sid
+	noAck     bool   // leave ps_ack out (a POST, whose ACK travels in its body)
 	protocols []string
 }
 
@@ -106,7 +107,9 @@ func (e *endpoint) url(ws bool, p carrierParams) string {
 	if p.sid != "" {
 		add(wire.ParamSession, p.sid)
 		add(wire.ParamToken, p.token)
-		add(wire.ParamAck, strconv.FormatUint(p.ack, 10))
+		if !p.noAck {
+			add(wire.ParamAck, strconv.FormatUint(p.ack, 10))
+		}
 	}
 	if len(p.protocols) > 0 {
 		add(wire.ParamProtocols, strings.Join(p.protocols, ","))
