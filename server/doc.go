@@ -8,6 +8,11 @@
 // accepted at the same URL as raw sessions (one WebSocket message per message, no
 // resume).
 //
+// Server.SockJSHandler mounts a SockJS endpoint beside the native one, so existing
+// sockjs-client pages reach the same handler: their Sessions report Transport() ==
+// "sockjs", are text only (a binary Write fails with ErrTextOnly) and have no resume.
+// docs/SOCKJS.md lists where the endpoint still departs from the SockJS protocol.
+//
 // Concurrency: Session.Write, Read and Close are safe for concurrent use. Each session
 // has at most one writer goroutine, started when there is something to send and gone
 // when idle; every queue is bounded (Options.OutboxBytes, Options.ReadQueue).

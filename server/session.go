@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -25,6 +26,7 @@ type Session struct {
 	token    string
 	protocol string
 	raw      bool
+	textOnly bool // SockJS: a binary Write fails with ErrTextOnly
 	req      *http.Request
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -38,6 +40,7 @@ type Session struct {
 	open      *wire.Frame // OPEN still to be sent on the current carrier
 	writing   bool        // the writer goroutine is running
 	batch     []wire.Frame
+	sending   carrier // the carrier a batch is on its way to, while the writer is in Send
 
 	out      outbox
 	next     int // index in out of the next message to send on the current carrier
@@ -61,6 +64,11 @@ type Session struct {
 	ackTimer    *time.Timer
 	resumeTimer *time.Timer
 	closeTimer  *time.Timer
+
+	// HTTP liveness (http.go): when the client was last heard from, in time.Now's Unix
+	// nanoseconds, and how many of its HTTP requests are in progress (each counts as heard).
+	heard    atomic.Int64
+	requests atomic.Int32
 }
 
 type inMsg struct {
@@ -146,6 +154,8 @@ var ErrClosing = errors.New("polysock: session is closing")
 // would pass Options.OutboxBytes the client is not keeping up: the session closes with
 // 4008 and Write returns that *polysock.CloseError. After the session ended, Write returns
 // its *polysock.CloseError. ctx is checked once; Write never blocks on the client.
+// On a text-only session (SockJS) a Binary message fails with an error wrapping
+// ErrTextOnly, and the session stays open.
 func (s *Session) Write(ctx context.Context, typ polysock.MessageType, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -158,6 +168,9 @@ func (s *Session) Write(ctx context.Context, typ polysock.MessageType, data []by
 		}
 		wt = wire.TypeText
 	case polysock.Binary:
+		if s.textOnly {
+			return fmt.Errorf("failed to write: %w", ErrTextOnly)
+		}
 		wt = wire.TypeBinary
 	default:
 		return fmt.Errorf("failed to write: unknown message type %d", typ)
