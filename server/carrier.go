@@ -14,5 +14,11 @@ type carrier interface {
 	CloseWith(code uint16, reason string)
 }
 
-// oneShot is implemented by carriers that end after one batch (a poll response).
-type oneShot interface{ OneShot() bool }
+// finisher is implemented by carriers that can end after a batch: a poll response (after
+// its one batch) and a stream response (after its byte limit). The writer drops such a
+// carrier when Finished reports true after a Send.
+type finisher interface{ Finished() bool }
+
+// batchLimiter is implemented by carriers that take batches of another size than
+// maxServerBatch data bytes: a poll response takes every queued frame at once.
+type batchLimiter interface{ BatchLimit() int }

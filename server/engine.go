@@ -178,15 +178,19 @@ func (s *Session) attach(c carrier, clientAck uint64, resumed bool) error {
 		s.mu.Unlock()
 		return &polysock.CloseError{Code: polysock.CloseUnknownSession, Reason: "unknown session"}
 	}
-	if clientAck > s.out.sent() || clientAck < s.out.acked {
+	// A ps_ack below an ACK already received comes from a delayed request: it is ignored,
+	// like a lower ACK (PROTOCOL.md section 6, rules 2 and 4).
+	if clientAck > s.out.sent() {
 		s.mu.Unlock()
 		return s.fail(&polysock.CloseError{Code: polysock.CloseProtocolError, Reason: "impossible ack on resume"})
 	}
-	s.out.ack(clientAck)
+	s.out.ack(max(clientAck, s.out.acked))
 	old := s.car
 	s.car, s.carGen, s.transport = c, s.carGen+1, c.Transport()
 	s.next = 0
-	if !s.raw {
+	// Every carrier begins with OPEN, except a poll that continues a session: the client
+	// learns the server's count from the answers to its POSTs (PROTOCOL.md section 5).
+	if !s.raw && (!resumed || c.Transport() != wire.TransportPoll) {
 		o := s.openFrame(c.Transport(), resumed)
 		s.open = &o
 		s.lastAck = s.accepted
@@ -232,12 +236,43 @@ func (s *Session) detach(c carrier, cause *polysock.CloseError) {
 		s.end(cause)
 		return
 	}
+	s.awaitResumeLocked()
+	s.mu.Unlock()
+}
+
+// awaitResumeLocked starts the resume window of a session that just lost its carrier.
+func (s *Session) awaitResumeLocked() {
 	if s.resumeTimer == nil {
 		s.resumeTimer = time.AfterFunc(s.srv.cfg.ResumeWindow, s.resumeExpired)
 	} else {
 		s.resumeTimer.Reset(s.srv.cfg.ResumeWindow)
 	}
-	s.mu.Unlock()
+}
+
+// release drops carrier c, as detach does, when c is a polysock session's current
+// carrier and no batch is on its way to it, and reports whether it did. A held poll whose
+// hold time passed uses it: when it returns false, a batch or a CLOSE is coming to c (or
+// already came), so the poll must wait for that instead of answering empty, or the batch
+// (an OPEN, a PONG) would be lost.
+func (s *Session) release(c carrier) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.car != c || s.sending == c || s.endErr != nil || s.raw {
+		return false
+	}
+	s.car = nil
+	s.awaitResumeLocked()
+	return true
+}
+
+// answerAck returns the server's accepted count for the ACK that answers a POST, and
+// counts that ACK as sent, so that the writer does not send the same ACK again.
+func (s *Session) answerAck() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastAck = max(s.lastAck, s.accepted)
+	s.ackDue = false
+	return s.accepted
 }
 
 func (s *Session) resumeExpired() {
@@ -290,6 +325,9 @@ func (s *Session) end(err *polysock.CloseError) {
 	s.out = outbox{}
 	s.pongs = nil
 	s.mu.Unlock()
+	// Leave the registry before anyone can see the end (Read, Context, Shutdown waiting
+	// on ended): a session that has ended no longer counts in Stats or MaxSessions.
+	s.srv.remove(s)
 	close(s.ended)
 	s.cancel()
 	signal(s.readable)
@@ -300,5 +338,4 @@ func (s *Session) end(err *polysock.CloseError) {
 		}
 		c.CloseWith(code, err.Reason)
 	}
-	s.srv.remove(s)
 }

@@ -58,6 +58,14 @@ type Options struct {
 	WriteTimeout time.Duration
 	// CloseTimeout bounds the close handshake. Zero means 5 s.
 	CloseTimeout time.Duration
+	// PollHold is how long a poll GET waits for something to send before it is answered
+	// with an empty 200 and the client polls again. Keep it below the idle timeouts of
+	// the proxies in front of the server. Zero means 25 s.
+	PollHold time.Duration
+	// StreamMaxBytes is how many body bytes a stream response carries before the server
+	// ends it, after the batch in progress; the client continues on a new stream GET and
+	// nothing is lost. It bounds what a buffering proxy can hold back. Zero means 128 KiB.
+	StreamMaxBytes int64
 	// MaxSessions bounds the live sessions of the server. Requests that would open one
 	// more get 503 / close code 1013. Zero means 100 000.
 	MaxSessions int
@@ -99,6 +107,10 @@ func newConfig(o *Options) *config {
 	def(&c.ResumeWindow, 30*time.Second)
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.CloseTimeout, 5*time.Second)
+	def(&c.PollHold, 25*time.Second)
+	if c.StreamMaxBytes <= 0 {
+		c.StreamMaxBytes = 128 << 10
+	}
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = 100_000
 	}

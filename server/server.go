@@ -59,6 +59,9 @@ func (srv *Server) Stats() Stats {
 
 // ServeHTTP serves the polysock endpoint.
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if serveBundle(w, r) { // <endpoint>/polysock.js and the other client files (bundle.go)
+		return
+	}
 	if !srv.cfg.originAllowed(r) {
 		transports.WriteError(w, http.StatusForbidden, wire.ClosePolicyViolation, "origin not allowed")
 		return
@@ -67,7 +70,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		srv.serveWebSocket(w, r)
 		return
 	}
-	transports.WriteError(w, http.StatusBadRequest, wire.CloseBadRequest, "expected a WebSocket upgrade")
+	srv.serveHTTP(w, r)
 }
 
 // newSession registers a new session, or returns the close error that refuses it.

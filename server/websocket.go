@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/polysock/polysock"
 	"github.com/polysock/polysock/internal/wire"
@@ -26,12 +27,20 @@ func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Errors before OPEN are WebSocket closes: a browser can read those (PROTOCOL.md 8.1).
-	switch {
+	// The version is checked first: another version's parameters need not follow
+	// version 1's rules, and its client must learn that the version is the problem.
+	q := r.URL.Query()
+	switch vs := q[wire.ParamVersion]; {
+	case len(vs) == 1 && vs[0] != strconv.Itoa(wire.Version):
+		ws.CloseWith(wire.CloseUnsupportedVersion, "unsupported protocol version; this server speaks 1")
+		return
 	case bad != "":
 		ws.CloseWith(wire.CloseBadRequest, bad)
 		return
-	case p.version != strconv.Itoa(wire.Version):
-		ws.CloseWith(wire.CloseUnsupportedVersion, "unsupported protocol version; this server speaks 1")
+	case p.sid != "" && q.Get(wire.ParamAck) == "":
+		// ps_ack is required on a resuming upgrade (PROTOCOL.md 2): without it the
+		// server cannot know where to replay from.
+		ws.CloseWith(wire.CloseBadRequest, "missing "+wire.ParamAck)
 		return
 	}
 	var s *Session
@@ -73,7 +82,19 @@ func (srv *Server) readWebSocket(s *Session, ws *transports.WebSocket) {
 				s.receiveClose(&wire.Frame{Type: wire.TypeClose, Code: uint16(pc.Code), Data: []byte(pc.Reason)})
 				return
 			}
-			s.detach(ws, carrierError(err))
+			cause := carrierError(err)
+			if !s.raw && (cause.Code == polysock.CloseUnsupportedData || cause.Code == polysock.CloseMessageTooBig) {
+				// A text message or a batch above maxBody breaks the protocol: it ends the
+				// session with that code (PROTOCOL.md 4.3, 9), not just the carrier.
+				s.fail(cause)
+				ws.Close()
+				return
+			}
+			s.detach(ws, cause)
+			// Drop the connection itself too (idle timeout, peer's WebSocket close, read
+			// error): otherwise the client would never learn that the carrier is gone and
+			// the hijacked connection would stay open.
+			ws.Close()
 			return
 		}
 		if s.raw {
@@ -130,6 +151,12 @@ func (s *Session) receiveRaw(typ polysock.MessageType, data []byte) error {
 	wt := wire.TypeBinary
 	if typ == polysock.Text {
 		wt = wire.TypeText
+		// gorilla does not check text messages; a text message is valid UTF-8 on every
+		// transport (PROTOCOL.md 1), so invalid text ends the session with 1007 as it
+		// does on a polysock carrier.
+		if !utf8.Valid(data) {
+			return s.fail(&polysock.CloseError{Code: polysock.CloseInvalidPayload, Reason: "invalid UTF-8"})
+		}
 	}
 	return s.receiveData(s.ctx, &wire.Frame{Type: wt, Data: data})
 }

@@ -37,17 +37,21 @@ func (s *Session) writeLoop() {
 			return
 		}
 		frames, closing := s.fillBatchLocked()
+		s.sending = c
 		s.mu.Unlock()
 
 		err := c.Send(frames)
 		clear(frames)
 
 		s.mu.Lock()
+		s.sending = nil
 		s.batch = frames[:0]
 		if err != nil {
 			s.mu.Unlock()
 			s.srv.cfg.log.Debug("polysock: carrier failed", "session", s.id, "err", err)
 			s.detach(c, &polysock.CloseError{Code: polysock.CloseAbnormal, Reason: "connection lost"})
+			// Close it too, so its reader stops now rather than at IdleTimeout.
+			c.CloseWith(wire.CloseGoingAway, "write failed")
 			continue
 		}
 		if s.raw && s.car == c {
@@ -56,7 +60,7 @@ func (s *Session) writeLoop() {
 		}
 		answered := closing && s.peerClose != nil
 		done := false
-		if o, ok := c.(oneShot); ok && o.OneShot() {
+		if f, ok := c.(finisher); ok && f.Finished() {
 			done = true
 		}
 		s.mu.Unlock()
@@ -88,10 +92,13 @@ func (s *Session) fillBatchLocked() (frames []wire.Frame, closing bool) {
 		frames = append(frames, wire.Frame{Type: wire.TypePing})
 		s.pingDue = false
 	}
-	size := 0
+	size, limit := 0, maxServerBatch
+	if b, ok := s.car.(batchLimiter); ok {
+		limit = b.BatchLimit()
+	}
 	for s.next < s.out.len() {
 		m := s.out.at(s.next)
-		if size > 0 && size+len(m.data) > maxServerBatch {
+		if size > 0 && size+len(m.data) > limit {
 			break
 		}
 		size += len(m.data)
