@@ -77,9 +77,26 @@ func AppendBatch(dst []byte, e Encoding, frames []wire.Frame) []byte {
 
 // NoStore sets the caching headers every polysock response carries.
 func NoStore(h http.Header) {
-	h.Set("Cache-Control", "no-store, no-transform")
-	h.Set("Pragma", "no-cache")
+	h["Cache-Control"] = valNoStore
+	h["Pragma"] = valNoCache
 }
+
+// Header values shared by all responses, which saves an allocation each on the poll
+// path. Sharing is safe: net/http only reads them, and Set or Add on the same header
+// replace the slice or copy it (its capacity is its length).
+var (
+	valNoStore     = []string{"no-store, no-transform"}
+	valNoCache     = []string{"no-cache"}
+	valNoSniff     = []string{"nosniff"}
+	valContentType = [...][]string{
+		EncodingBinary: {wire.ContentTypeBinary},
+		EncodingText:   {wire.ContentTypeText},
+		EncodingSSE:    {wire.ContentTypeSSE},
+	}
+)
+
+// setContentType sets the Content-Type of a body in form e.
+func setContentType(h http.Header, e Encoding) { h["Content-Type"] = valContentType[e] }
 
 // WriteError writes a polysock HTTP error answer (PROTOCOL.md section 9.1): status, the
 // close code in X-PolySock-Close and a body of "<code> <reason>\n".
@@ -165,8 +182,8 @@ func (r *response) init(w http.ResponseWriter, enc Encoding, writeTimeout time.D
 	r.done = make(chan struct{})
 	h := w.Header()
 	NoStore(h)
-	h.Set("Content-Type", enc.ContentType())
-	h.Set("X-Content-Type-Options", "nosniff") // no buffering to sniff the type
+	setContentType(h, enc)
+	h["X-Content-Type-Options"] = valNoSniff // no buffering to sniff the type
 }
 
 // Send writes frames as one batch: one Write and, on a stream, one Flush. The response

@@ -81,7 +81,7 @@ func WriteAck(w http.ResponseWriter, e Encoding, count uint64) {
 	body := AppendBatch(buf[:0], e, []wire.Frame{{Type: wire.TypeAck, Seq: count}})
 	h := w.Header()
 	NoStore(h)
-	h.Set("Content-Type", e.ContentType())
+	setContentType(h, e)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
