@@ -262,12 +262,19 @@ func TestSockJSOriginPolicy(t *testing.T) {
 
 func TestSockJSServerLimits(t *testing.T) {
 	// MaxSessions: the session over the limit is closed with 1013.
-	_, url := sjSingle(t, func(s *server.Session) { <-s.Context().Done() }, &server.Options{MaxSessions: 1}, nil)
+	srv, url := sjSingle(t, func(s *server.Session) { <-s.Context().Done() }, &server.Options{MaxSessions: 1}, nil)
 	c1, _, err := sjDial(t, url+"/s/0/"+sjID()+"/websocket", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wsExpect(t, c1, "o")
+	// sockjs-go sends "o" before the polysock Session is registered: wait for it, so the
+	// second session is the one over the limit.
+	for deadline := time.Now().Add(sjGuard); srv.Stats().Sessions != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("first SockJS session not registered: %+v", srv.Stats())
+		}
+	}
 	c2, _, err := sjDial(t, url+"/s/0/"+sjID()+"/websocket", nil)
 	if err != nil {
 		t.Fatal(err)
