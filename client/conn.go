@@ -118,6 +118,15 @@ func dialTransport(ctx context.Context, t string, e *endpoint, p carrierParams, 
 	return c, nil
 }
 
+// frameCloseError is the close error a CLOSE frame reports (1005 when it has no code).
+func frameCloseError(f *wire.Frame) *polysock.CloseError {
+	code := int(f.Code)
+	if code == 0 {
+		code = int(wire.CloseNoStatus)
+	}
+	return &polysock.CloseError{Code: code, Reason: string(f.Data)}
+}
+
 // readOpen reads the frame that starts a carrier. A CLOSE there (which a server may send
 // instead of closing the WebSocket) is the server's refusal.
 func readOpen(fr *frameReader, transport string, offered []string) (*wire.Open, error) {
@@ -128,11 +137,7 @@ func readOpen(fr *frameReader, transport string, offered []string) (*wire.Open, 
 	switch f.Type {
 	case wire.TypeOpen:
 	case wire.TypeClose:
-		code := int(f.Code)
-		if code == 0 {
-			code = int(wire.CloseNoStatus)
-		}
-		return nil, fmt.Errorf("server closed before OPEN: %w", &polysock.CloseError{Code: code, Reason: string(f.Data)})
+		return nil, fmt.Errorf("server closed before OPEN: %w", frameCloseError(&f))
 	default:
 		return nil, protoErr(wire.CloseProtocolError, "carrier starts with %v, not OPEN", f.Type)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/polysock/polysock"
 	"github.com/polysock/polysock/internal/wire"
 )
 
@@ -71,11 +70,7 @@ func (s *streamCarrier) resumedHead(b *bodyReader) (io.Reader, error) {
 	switch f.Type {
 	case wire.TypeOpen:
 	case wire.TypeClose:
-		code := int(f.Code)
-		if code == 0 {
-			code = int(wire.CloseNoStatus)
-		}
-		return nil, fmt.Errorf("server closed the reopened stream: %w", &polysock.CloseError{Code: code, Reason: string(f.Data)})
+		return nil, fmt.Errorf("server closed the reopened stream: %w", frameCloseError(&f))
 	default:
 		return nil, protoErr(wire.CloseProtocolError, "reopened stream starts with %v, not OPEN", f.Type)
 	}
