@@ -83,6 +83,10 @@ func (srv *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 	}
 	var s *Session
 	resumed := p.sid != ""
+	if resumed && !p.hasAck {
+		fail(wire.CloseBadRequest, "missing "+wire.ParamAck) // PROTOCOL.md section 2
+		return
+	}
 	if resumed {
 		if s = srv.lookup(p.sid, p.tok); s == nil {
 			fail(wire.CloseUnknownSession, "unknown session")

@@ -188,6 +188,11 @@ func TestHTTPSessionErrors(t *testing.T) {
 		})
 	}
 	expectError(t, e.roundTrip(http.MethodPost, query("ps_v", "1"), ct, nil), http.StatusBadRequest, wire.CloseBadRequest)
+	// A resuming GET must say what the client accepted (PROTOCOL.md section 2).
+	for _, get := range []string{"ps_t=poll&ps_e=bin", "ps_t=stream&ps_e=bin"} {
+		noAck := query("ps_v", "1", "ps_sid", c.sid, "ps_tok", c.tok) + "&" + get
+		expectError(t, e.roundTrip(http.MethodGet, noAck, nil, nil), http.StatusBadRequest, wire.CloseBadRequest)
+	}
 	// The session is unharmed.
 	c.send(polysock.Text, []byte("still open"))
 	if f := c.nextData(); string(f.Data) != "still open" {

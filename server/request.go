@@ -17,6 +17,7 @@ type params struct {
 	encoding  string
 	sid, tok  string
 	ack       uint64
+	hasAck    bool // ps_ack present (required on a resuming GET or upgrade)
 	protocols []string
 }
 
@@ -39,6 +40,7 @@ func parseParams(r *http.Request) (params, string) {
 			return p, "bad " + wire.ParamSession + " or " + wire.ParamToken
 		}
 		if a := q.Get(wire.ParamAck); a != "" {
+			p.hasAck = true
 			n, err := wire.ParseCount(a)
 			if err != nil {
 				return p, "bad " + wire.ParamAck

@@ -46,6 +46,9 @@ func (s *Session) writeLoop() {
 		s.mu.Lock()
 		s.sending = nil
 		s.batch = frames[:0]
+		if cap(frames) > 256 { // a poll may take thousands of frames: don't keep that per session
+			s.batch = nil
+		}
 		if err != nil {
 			s.mu.Unlock()
 			s.srv.cfg.log.Debug("polysock: carrier failed", "session", s.id, "err", err)
