@@ -4,6 +4,13 @@
 // (bench/cmd/memserver, bench/cmd/memdriver) serves. bench/cmd/echocompare runs the echo
 // benchmark in interleaved rounds and prints the polysock/raw ratio.
 //
+// The HTTP transports: BenchmarkTransportEcho (echo throughput and p50/p99 round trip per
+// transport), BenchmarkTransportPush (server push rate per transport) and
+// BenchmarkRoundTrip (long-poll round trips beside a hello-world handler under the same
+// load generator). bench/cmd/httpcompare runs them in rounds with the server package's
+// transport benchmarks and wrk, and prints the ratios; memdriver -modes stream,poll
+// measures the memory of sessions holding a stream or a poll.
+//
 // Everything here is a benchmark, never a test: `make bench` runs it, `make test` does
 // not (the package has no Test functions). Results and the commands that produced them
 // are in docs/BENCHMARKS.md. Traffic goes to 127.0.0.1 only and every run is bounded in

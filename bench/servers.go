@@ -51,3 +51,9 @@ func RawEcho(onOpen, onClose func()) http.Handler {
 		}
 	})
 }
+
+// HelloWorld is the reference HTTP handler of the long-poll measurements: it answers
+// every request with the 13 bytes "hello, world\n".
+func HelloWorld(w http.ResponseWriter, _ *http.Request) {
+	_, _ = w.Write([]byte("hello, world\n"))
+}

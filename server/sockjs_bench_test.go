@@ -132,8 +132,12 @@ func BenchmarkSockJSEchoXhrStreaming(b *testing.B) {
 	_, url := sjBenchServer(b, nil, nil)
 	base := url + "/sockjs/0/" + sjID()
 	client := &http.Client{Timeout: sjGuard}
+	// http.Client.Timeout covers the whole body: a streaming response may outlive it under
+	// load, so the stream only bounds the wait for its headers.
+	streamClient := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: sjGuard}}
+	b.Cleanup(streamClient.CloseIdleConnections)
 	stream := func() *bufio.Reader {
-		resp, err := client.Post(base+"/xhr_streaming", "text/plain", nil)
+		resp, err := streamClient.Post(base+"/xhr_streaming", "text/plain", nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,5 +1,6 @@
-// Command memdriver measures the server memory held by idle WebSocket sessions. For each
-// mode (polysock, raw) it starts bench/cmd/memserver in its own process, reads the
+// Command memdriver measures the server memory held by idle sessions. For each mode
+// (polysock, raw: WebSocket sessions; stream, poll: polysock sessions holding a stream
+// GET or a long poll, see http.go) it starts bench/cmd/memserver in its own process, reads the
 // server's memory (GET /mem, after a GC), opens -n WebSocket sessions over loopback,
 // waits until the server holds them all and is quiet, reads the memory again and prints
 // the difference per session. The polysock sessions are opened by a minimal gorilla
@@ -8,6 +9,7 @@
 // Usage (from the module root):
 //
 //	go run ./bench/cmd/memdriver [-n 10000] [-modes polysock,raw] [-profile DIR]
+//	go run ./bench/cmd/memdriver -modes stream,poll
 //
 // -profile saves each server's heap profile and goroutine dump at -n sessions. The run
 // is bounded by -timeout (default 100 s); every connection goes to 127.0.0.x only.
@@ -60,6 +62,9 @@ type config struct {
 // targetBytes is the target for one idle polysock WebSocket session.
 const targetBytes = 6 << 10
 
+// targets are the issues' targets per mode, in bytes of heap+stack per session.
+var targets = map[string]float64{"polysock": targetBytes, "stream": 10 << 10, "poll": 10 << 10}
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "memdriver:", err)
@@ -70,7 +75,7 @@ func main() {
 func run() error {
 	var cfg config
 	flag.IntVar(&cfg.n, "n", 10000, "idle sessions to open per mode")
-	modes := flag.String("modes", "polysock,raw", "comma-separated modes: polysock, raw")
+	modes := flag.String("modes", "polysock,raw", "comma-separated modes: polysock, raw, stream, poll")
 	flag.StringVar(&cfg.server, "server", "", "memserver binary (empty: build ./bench/cmd/memserver into a temporary directory)")
 	flag.IntVar(&cfg.sources, "sources", 4, "loopback source addresses to spread connections over (127.0.0.1 … 127.0.0.N)")
 	flag.IntVar(&cfg.concurrency, "concurrency", 64, "handshakes in flight")
@@ -108,7 +113,7 @@ func run() error {
 		results = append(results, result{mode, before, after})
 	}
 
-	fmt.Printf("\nMemory per idle WebSocket session: %d sessions per mode, server in its own process (%s, %d CPUs)\n",
+	fmt.Printf("\nMemory per idle or held session: %d sessions per mode, server in its own process (%s, %d CPUs)\n",
 		cfg.n, runtime.Version(), runtime.NumCPU())
 	fmt.Printf("%-9s %9s %11s %11s %11s %11s %11s %11s %11s\n", "mode", "sessions", "goroutines", "heapInuse", "stackInuse", "heap+stack", "heapAlloc", "RSS", "Sys")
 	for _, r := range results {
@@ -122,15 +127,16 @@ func run() error {
 	}
 	fmt.Println("(bytes per session = (after − before) / sessions; goroutines per session likewise)")
 	for _, r := range results {
-		if r.mode != "polysock" {
+		target, ok := targets[r.mode]
+		if !ok {
 			continue
 		}
 		per := (float64(r.after.HeapInuse+r.after.StackInuse) - float64(r.before.HeapInuse+r.before.StackInuse)) / float64(r.after.Sessions-r.before.Sessions)
 		verdict := "met"
-		if per > targetBytes {
-			verdict = fmt.Sprintf("missed by %.0f bytes (%.2f× the target)", per-targetBytes, per/targetBytes)
+		if per > target {
+			verdict = fmt.Sprintf("missed by %.0f bytes (%.2f× the target)", per-target, per/target)
 		}
-		fmt.Printf("target ≤ %d bytes (6 KiB) heap+stack per idle polysock session: %.0f bytes, %s\n", targetBytes, per, verdict)
+		fmt.Printf("target ≤ %.0f bytes (%.0f KiB) heap+stack per %s: %.0f bytes, %s\n", target, target/1024, modeNoun[r.mode], per, verdict)
 	}
 	return nil
 }
@@ -138,7 +144,14 @@ func run() error {
 // measure runs one memserver in mode and returns its memory before and after opening
 // cfg.n sessions.
 func measure(ctx context.Context, cfg *config, mode string) (before, after mem, err error) {
-	cmd := exec.CommandContext(ctx, cfg.server, "-mode", mode, "-memprofilerate", fmt.Sprint(cfg.profileRate))
+	args := []string{"-mode", mode, "-memprofilerate", fmt.Sprint(cfg.profileRate)}
+	if mode == "stream" || mode == "poll" {
+		// The polysock server, with its timers out of the way: a held poll is not answered
+		// (PollHold), a silent stream not dropped (IdleTimeout), neither gets a PING.
+		args = append(args, "-pollhold", "10m", "-idle", "10m", "-ping", "10m")
+		args[1] = "polysock"
+	}
+	cmd := exec.CommandContext(ctx, cfg.server, args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return before, after, err
@@ -172,7 +185,13 @@ func measure(ctx context.Context, cfg *config, mode string) (before, after mem, 
 		wsURL += "?" + wire.ParamVersion + "=1"
 	}
 	start := time.Now()
-	conns, err := dialAll(ctx, cfg, wsURL, mode == "polysock")
+	var conns []io.Closer
+	switch mode {
+	case "stream", "poll":
+		conns, err = openAll(ctx, cfg, strings.TrimPrefix(base, "http://"), mode)
+	default:
+		conns, err = dialAll(ctx, cfg, wsURL, mode == "polysock")
+	}
 	defer func() {
 		for _, c := range conns {
 			_ = c.Close()
@@ -184,6 +203,17 @@ func measure(ctx context.Context, cfg *config, mode string) (before, after mem, 
 	fmt.Printf("memdriver: %s: %d sessions open in %v\n", mode, len(conns), time.Since(start).Round(time.Millisecond))
 	if after, err = quiet(ctx, base, cfg.n); err != nil {
 		return before, after, err
+	}
+	if mode == "stream" || mode == "poll" {
+		// Every session must hold its request: count the goroutines in Server.hold.
+		held, err := countHeld(ctx, base)
+		if err != nil {
+			return before, after, err
+		}
+		if held != cfg.n {
+			return before, after, fmt.Errorf("%d of %d requests are held by the server", held, cfg.n)
+		}
+		fmt.Printf("memdriver: %s: %d requests held by the server\n", mode, held)
 	}
 	if cfg.profile != "" {
 		if err := saveProfiles(ctx, cfg.profile, base, mode); err != nil {
@@ -234,7 +264,7 @@ func readMem(ctx context.Context, base string) (mem, error) {
 // dialAll opens cfg.n WebSocket connections, cfg.concurrency at a time, spread over
 // cfg.sources loopback source addresses. With polysock it checks that each connection's
 // first message starts with OPEN.
-func dialAll(ctx context.Context, cfg *config, url string, polysock bool) ([]*websocket.Conn, error) {
+func dialAll(ctx context.Context, cfg *config, url string, polysock bool) ([]io.Closer, error) {
 	dialers := make([]*websocket.Dialer, cfg.sources)
 	for i := range dialers {
 		nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i))}}
@@ -270,7 +300,7 @@ func dialAll(ctx context.Context, cfg *config, url string, polysock bool) ([]*we
 		}()
 	}
 	wg.Wait()
-	open := conns[:0]
+	var open []io.Closer
 	for _, c := range conns {
 		if c != nil {
 			open = append(open, c)

@@ -1,7 +1,11 @@
 // Command memserver serves one echo endpoint in its own process so that its memory can
 // be measured with nothing else in the heap: the polysock handler with bench.PolysockEcho
-// (-mode=polysock) or the raw gorilla/websocket echo (-mode=raw), at /ws on a loopback
-// address. It prints "memserver: http://ADDR" on its first line of standard output and
+// (-mode=polysock; every transport: WebSocket, stream and poll) or the raw
+// gorilla/websocket echo (-mode=raw), at /ws on a loopback address. -mode=hello serves
+// bench.HelloWorld at every path but /mem and /debug/pprof/ (the reference for wrk).
+// -pollhold, -idle and -ping set the polysock server's PollHold, IdleTimeout and
+// PingInterval (zero: the server's defaults), so that held polls and silent streams stay
+// held while they are counted. It prints "memserver: http://ADDR" on its first line of standard output and
 // exits when its standard input reaches EOF (so it never outlives its driver).
 //
 // GET /mem runs the garbage collector, returns freed memory to the OS and answers the
@@ -42,7 +46,11 @@ type Mem struct {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "loopback address to listen on")
-	mode := flag.String("mode", "polysock", "polysock or raw")
+	mode := flag.String("mode", "polysock", "polysock, raw or hello")
+	var opts server.Options
+	flag.DurationVar(&opts.PollHold, "pollhold", 0, "polysock: Options.PollHold (0: default)")
+	flag.DurationVar(&opts.IdleTimeout, "idle", 0, "polysock: Options.IdleTimeout (0: default)")
+	flag.DurationVar(&opts.PingInterval, "ping", 0, "polysock: Options.PingInterval (0: default)")
 	profileRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (0: the runtime's default; 1: record every allocation)")
 	flag.Parse()
 	if *profileRate > 0 {
@@ -54,13 +62,16 @@ func main() {
 	mux := http.NewServeMux()
 	switch *mode {
 	case "polysock":
-		srv := server.New(bench.PolysockEcho, nil)
+		srv := server.New(bench.PolysockEcho, &opts)
 		mux.Handle("/ws", srv)
 		sessions = func() int { return srv.Stats().Sessions }
 	case "raw":
 		var open atomic.Int64
 		mux.Handle("/ws", bench.RawEcho(func() { open.Add(1) }, func() { open.Add(-1) }))
 		sessions = func() int { return int(open.Load()) }
+	case "hello":
+		mux.HandleFunc("/", bench.HelloWorld)
+		sessions = func() int { return 0 }
 	default:
 		fmt.Fprintf(os.Stderr, "memserver: unknown -mode %q\n", *mode)
 		os.Exit(2)
