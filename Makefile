@@ -20,7 +20,7 @@ FUZZTIME ?= 10s
 
 # The steps of `make test`, run in this order, each only after the previous one passed.
 # Add a check by writing a test-<name> target and appending it here.
-TEST_STEPS := test-go-vet check-bundle test-go test-ts-typecheck test-js-unit test-sockjs test-browser
+TEST_STEPS := test-go-vet check-bundle test-go test-ts-typecheck test-js-unit test-sockjs test-browser test-chat
 
 .PHONY: demo deps test $(TEST_STEPS) bundle bench fuzz clean
 
@@ -61,6 +61,13 @@ test-sockjs:
 test-browser:
 	node --test e2e/browser/
 
+# The demo chat in headless Chromium behind a hostile proxy (e2e/chat/proxy: WebSocket
+# refused, killed after 200 ms, buffered responses): two users chatting on every path, an
+# image byte for byte, a close code set by the server. Prints the time from page load to
+# the first delivered message; screenshots go to artifacts/chat/.
+test-chat:
+	node --test e2e/chat/
+
 # Rebuilds the browser client: the bundles with esbuild's Go API (js/build), then the
 # declarations with tsc (js/tsconfig.dts.json). BUNDLE_OUT redirects the output.
 BUNDLE_OUT ?= js/dist
@@ -81,11 +88,15 @@ check-bundle:
 	fi
 
 # The Go benchmarks of every package, then the WebSocket echo comparison with raw gorilla
-# (interleaved rounds) and the memory per idle session; see docs/BENCHMARKS.md.
+# (interleaved rounds), the HTTP transports beside WebSocket, hello-world (Go generator and
+# wrk) and raw gorilla (rounds), and the memory per idle WebSocket session and per held
+# stream or poll; see docs/BENCHMARKS.md.
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 	GO=$(GO) $(GO) run ./bench/cmd/echocompare
+	GO=$(GO) $(GO) run ./bench/cmd/httpcompare -rounds 2
 	GO=$(GO) $(GO) run ./bench/cmd/memdriver
+	GO=$(GO) $(GO) run ./bench/cmd/memdriver -modes stream,poll
 
 # Lists the fuzz targets of every package and runs each alone (go test -fuzz accepts one
 # target per package per run).
