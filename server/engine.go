@@ -109,9 +109,13 @@ func (s *Session) receiveData(ctx context.Context, f *wire.Frame) error {
 			signal(s.readable)
 			return nil
 		}
+		if s.space == nil { // made on first need: most sessions never fill their inbox
+			s.space = make(chan struct{}, 1)
+		}
+		space := s.space
 		s.mu.Unlock()
 		select {
-		case <-s.space:
+		case <-space:
 		case <-s.ended:
 			return errEnded
 		case <-ctx.Done():

@@ -27,6 +27,10 @@ type Server struct {
 	sessions map[string]*Session
 	shutdown bool
 	handlers sync.WaitGroup
+	// readers counts the WebSocket carriers' read loops (websocket.go); readersIdle, when
+	// not nil, is closed when it drops to zero. Both are guarded by mu.
+	readers     int
+	readersIdle chan struct{}
 
 	opened, resumed atomic.Uint64
 }
@@ -82,7 +86,6 @@ func (srv *Server) newSession(r *http.Request, protocol string, raw bool) (*Sess
 		protocol: protocol,
 		raw:      raw,
 		readable: make(chan struct{}, 1),
-		space:    make(chan struct{}, 1),
 		ended:    make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -137,9 +140,9 @@ func (srv *Server) remove(s *Session) {
 }
 
 // Shutdown stops accepting sessions, closes every session with 1012 (service restart) so
-// clients reconnect elsewhere, and waits until the sessions have ended and their handlers
-// returned, or ctx is done (then the remaining sessions are ended at once and ctx's error
-// is returned).
+// clients reconnect elsewhere, and waits until the sessions have ended, their handlers
+// returned and their WebSocket connections' read loops ended, or ctx is done (then the
+// remaining sessions are ended at once and ctx's error is returned).
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.mu.Lock()
 	srv.shutdown = true
@@ -165,6 +168,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 			<-s.ended
 		}
 		srv.handlers.Wait()
+		srv.waitReaders()
 		close(done)
 	}()
 	select {

@@ -31,7 +31,7 @@ type Session struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	readable chan struct{} // cap 1: a message arrived, or the session ended
-	space    chan struct{} // cap 1: Read made room in the inbox
+	space    chan struct{} // cap 1: Read made room in the inbox; nil until the inbox first fills (guarded by mu)
 
 	mu        sync.Mutex
 	transport string
@@ -123,8 +123,11 @@ func (s *Session) Read(ctx context.Context) (polysock.MessageType, []byte, error
 				s.inbox, s.inHead = s.inbox[:0], 0
 			}
 			more := s.inHead < len(s.inbox)
+			space := s.space
 			s.mu.Unlock()
-			signal(s.space)
+			if space != nil {
+				signal(space)
+			}
 			if more {
 				signal(s.readable)
 			}
@@ -137,9 +140,16 @@ func (s *Session) Read(ctx context.Context) (polysock.MessageType, []byte, error
 			return 0, nil, err
 		}
 		s.mu.Unlock()
+		// The session's own context is done only when the session ends, which signals
+		// readable too: waiting on readable alone saves an idle session the context's
+		// done channel and a second parked waiter.
+		done := ctx.Done()
+		if ctx == s.ctx {
+			done = nil
+		}
 		select {
 		case <-s.readable:
-		case <-ctx.Done():
+		case <-done:
 			return 0, nil, ctx.Err()
 		}
 	}

@@ -13,7 +13,10 @@ import (
 )
 
 // serveWebSocket serves a WebSocket upgrade: a polysock carrier (ps_v present) or a raw
-// session. The request's goroutine becomes the carrier's reader.
+// session. Once the carrier is attached, its read loop runs in a goroutine of its own and
+// serveWebSocket returns, so that net/http's per-connection state (its buffers, the
+// request's parsing, its contexts and the deeper stack of its goroutine) is not kept by
+// an idle connection.
 func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	cfg := srv.cfg
 	p, bad := parseParams(r)
@@ -68,7 +71,44 @@ func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if !resumed {
 		srv.start(s)
 	}
-	srv.readWebSocket(s, ws)
+	srv.goReadWebSocket(s, ws)
+}
+
+// goReadWebSocket runs the carrier's read loop in a new goroutine, counted for Shutdown.
+func (srv *Server) goReadWebSocket(s *Session, ws *transports.WebSocket) {
+	srv.mu.Lock()
+	srv.readers++
+	srv.mu.Unlock()
+	go func() {
+		defer srv.readerDone()
+		srv.readWebSocket(s, ws)
+	}()
+}
+
+func (srv *Server) readerDone() {
+	srv.mu.Lock()
+	srv.readers--
+	if srv.readers == 0 && srv.readersIdle != nil {
+		close(srv.readersIdle)
+		srv.readersIdle = nil
+	}
+	srv.mu.Unlock()
+}
+
+// waitReaders waits until no carrier read loop runs. Every loop ends soon after its
+// session does (end closes the carrier; a loop waiting for inbox space sees the end).
+func (srv *Server) waitReaders() {
+	srv.mu.Lock()
+	if srv.readers == 0 {
+		srv.mu.Unlock()
+		return
+	}
+	if srv.readersIdle == nil {
+		srv.readersIdle = make(chan struct{})
+	}
+	idle := srv.readersIdle
+	srv.mu.Unlock()
+	<-idle
 }
 
 // readWebSocket is the carrier's read loop: it ends when the connection does.
@@ -141,9 +181,21 @@ func (srv *Server) serveRawWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.end(&polysock.CloseError{Code: polysock.CloseAbnormal, Reason: "upgrade failed"})
 		return
 	}
-	_ = s.attach(ws, 0, false)
+	if s.attach(ws, 0, false) != nil {
+		// Only Shutdown can end the session before its carrier came: the client gets the
+		// session's close code, and no read loop waits on a connection nobody closes.
+		s.mu.Lock()
+		ce := s.endErr
+		s.mu.Unlock()
+		code := uint16(ce.Code)
+		if !wire.ValidCloseCode(code) {
+			code = wire.CloseNormal
+		}
+		ws.CloseWith(code, ce.Reason)
+		return
+	}
 	srv.start(s)
-	srv.readWebSocket(s, ws)
+	srv.goReadWebSocket(s, ws)
 }
 
 // receiveRaw takes one message of a raw session.

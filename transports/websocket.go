@@ -15,6 +15,13 @@ import (
 // holds none.
 var writeBufferPool = &sync.Pool{}
 
+// readBufferSize is the size of each connection's read buffer. Setting it makes gorilla
+// allocate its own small buffer instead of keeping net/http's 4 KiB one for the life of
+// the connection, which is most of what an idle connection costs. The price is read
+// calls: a batch larger than the buffer takes one or two more (docs/BENCHMARKS.md,
+// "Memory per idle WebSocket session").
+const readBufferSize = 512
+
 // WebSocketUpgrader upgrades HTTP requests to WebSocket carriers. The zero value is not
 // usable; call NewWebSocketUpgrader.
 type WebSocketUpgrader struct {
@@ -27,6 +34,7 @@ type WebSocketUpgrader struct {
 func NewWebSocketUpgrader(handshakeTimeout time.Duration) *WebSocketUpgrader {
 	return &WebSocketUpgrader{up: websocket.Upgrader{
 		HandshakeTimeout: handshakeTimeout,
+		ReadBufferSize:   readBufferSize,
 		WriteBufferPool:  writeBufferPool,
 		CheckOrigin:      func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
