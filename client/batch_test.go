@@ -10,7 +10,7 @@ import (
 )
 
 func testSession(maxBody int) *session {
-	return newSession(&wire.Open{Session: "s", Token: "t", MaxMessage: 1 << 20, MaxBody: int64(maxBody)}, 8<<20)
+	return newSession(&wire.Open{Session: "s", Token: "t", MaxMessage: 1 << 20, MaxBody: int64(maxBody)}, 8<<20, DefaultLivenessGrace)
 }
 
 func decodeAll(t *testing.T, b []byte) []wire.Frame {
@@ -41,7 +41,7 @@ func TestNextBatchSplitsAtMaxBody(t *testing.T) {
 		if batches > 20 {
 			t.Fatal("no progress")
 		}
-		b := s.nextBatch(nil, now)
+		b := s.nextBatch(nil, now, 0)
 		if len(b.buf) == 0 {
 			if b.more {
 				t.Fatal("empty batch but more")
@@ -71,17 +71,17 @@ func TestNextBatchAcks(t *testing.T) {
 		t.Fatal("first unacknowledged message does not wake the writer")
 	}
 	// Not due, nothing else to send: held back, with its deadline.
-	b := s.nextBatch(nil, now)
+	b := s.nextBatch(nil, now, 0)
 	if len(b.buf) != 0 || !b.ackAt.Equal(now.Add(ackDelay)) {
 		t.Fatalf("batch %x ackAt %v, want nothing until %v", b.buf, b.ackAt, now.Add(ackDelay))
 	}
 	// Due: alone.
-	b = s.nextBatch(nil, now.Add(ackDelay))
+	b = s.nextBatch(nil, now.Add(ackDelay), 0)
 	fs := decodeAll(t, b.buf)
 	if len(fs) != 1 || fs[0].Type != wire.TypeAck || fs[0].Seq != 1 {
 		t.Fatalf("due ACK batch = %+v, want ACK 1", fs)
 	}
-	if b = s.nextBatch(nil, now.Add(time.Hour)); len(b.buf) != 0 || !b.ackAt.IsZero() {
+	if b = s.nextBatch(nil, now.Add(time.Hour), 0); len(b.buf) != 0 || !b.ackAt.IsZero() {
 		t.Fatalf("ACK sent twice: %x %v", b.buf, b.ackAt)
 	}
 	// Piggybacked on a message.
@@ -89,14 +89,14 @@ func TestNextBatchAcks(t *testing.T) {
 	if _, err := s.enqueue(wire.TypeText, []byte("hi")); err != nil {
 		t.Fatal(err)
 	}
-	fs = decodeAll(t, s.nextBatch(nil, now).buf)
+	fs = decodeAll(t, s.nextBatch(nil, now, 0).buf)
 	if len(fs) != 2 || fs[0].Type != wire.TypeText || fs[1].Type != wire.TypeAck || fs[1].Seq != 2 {
 		t.Fatalf("batch = %+v, want TEXT then ACK 2", fs)
 	}
 	// Piggybacked on a PONG.
 	s.commit(5, now)
 	s.ping([]byte("p"))
-	fs = decodeAll(t, s.nextBatch(nil, now).buf)
+	fs = decodeAll(t, s.nextBatch(nil, now, 0).buf)
 	if len(fs) != 2 || fs[0].Type != wire.TypeAck || fs[0].Seq != 3 || fs[1].Type != wire.TypePong || string(fs[1].Data) != "p" {
 		t.Fatalf("batch = %+v, want ACK 3 then PONG p", fs)
 	}
@@ -110,24 +110,24 @@ func TestNextBatchAckAtThresholds(t *testing.T) {
 			t.Fatalf("commit %d woke the writer: %v", i, i != 1)
 		}
 	}
-	if len(s.nextBatch(nil, now).buf) != 0 {
+	if len(s.nextBatch(nil, now, 0).buf) != 0 {
 		t.Fatal("ACK sent before the threshold")
 	}
 	if !s.commit(1, now) {
 		t.Fatalf("message %d does not wake the writer", ackEveryMsgs)
 	}
-	fs := decodeAll(t, s.nextBatch(nil, now).buf)
+	fs := decodeAll(t, s.nextBatch(nil, now, 0).buf)
 	if len(fs) != 1 || fs[0].Seq != ackEveryMsgs {
 		t.Fatalf("batch = %+v, want ACK %d", fs, ackEveryMsgs)
 	}
 	s.commit(ackEveryBytes-1, now)
-	if len(s.nextBatch(nil, now).buf) != 0 {
+	if len(s.nextBatch(nil, now, 0).buf) != 0 {
 		t.Fatal("ACK sent below the byte threshold")
 	}
 	if !s.commit(1, now) {
 		t.Fatal("byte threshold does not wake the writer")
 	}
-	if fs := decodeAll(t, s.nextBatch(nil, now).buf); len(fs) != 1 || fs[0].Seq != ackEveryMsgs+2 {
+	if fs := decodeAll(t, s.nextBatch(nil, now, 0).buf); len(fs) != 1 || fs[0].Seq != ackEveryMsgs+2 {
 		t.Fatalf("batch = %+v, want ACK %d", fs, ackEveryMsgs+2)
 	}
 }
@@ -147,7 +147,7 @@ func TestNextBatchCloseFollowsMessages(t *testing.T) {
 	}
 	var got []wire.Frame
 	for range 10 {
-		b := s.nextBatch(nil, time.Now())
+		b := s.nextBatch(nil, time.Now(), 0)
 		if len(b.buf) == 0 {
 			break
 		}
@@ -178,7 +178,7 @@ func TestNextBatchAnswerAndFailure(t *testing.T) {
 	if ce := s.peerClose(0, ""); ce != nil {
 		t.Fatalf("peerClose ended at once: %+v", ce)
 	}
-	b := s.nextBatch(nil, time.Now())
+	b := s.nextBatch(nil, time.Now(), 0)
 	fs := decodeAll(t, b.buf)
 	if len(fs) != 2 || fs[0].Type != wire.TypeAck || fs[1].Type != wire.TypeClose || fs[1].Code != 0 {
 		t.Fatalf("answer batch = %+v, want ACK then an empty CLOSE (no message after the server's CLOSE)", fs)
@@ -196,7 +196,7 @@ func TestNextBatchAnswerAndFailure(t *testing.T) {
 	if !s.fail(protoErr(wire.CloseProtocolError, "gap")) {
 		t.Fatal("fail refused")
 	}
-	b = s.nextBatch(nil, time.Now())
+	b = s.nextBatch(nil, time.Now(), 0)
 	fs = decodeAll(t, b.buf)
 	if len(fs) != 1 || fs[0].Type != wire.TypeClose || fs[0].Code != 1002 || string(fs[0].Data) != "gap" {
 		t.Fatalf("failure batch = %+v, want CLOSE 1002 gap alone", fs)
@@ -210,7 +210,7 @@ func TestNextBatchAnswerAndFailure(t *testing.T) {
 }
 
 func TestEnqueueBounds(t *testing.T) {
-	s := newSession(&wire.Open{Session: "s", Token: "t", MaxMessage: 1 << 20, MaxBody: 2 << 20}, 3*msgCost(100))
+	s := newSession(&wire.Open{Session: "s", Token: "t", MaxMessage: 1 << 20, MaxBody: 2 << 20}, 3*msgCost(100), DefaultLivenessGrace)
 	for range 3 {
 		if w, err := s.enqueue(wire.TypeBinary, make([]byte, 100)); w != nil || err != nil {
 			t.Fatalf("enqueue = %v, %v", w, err)
@@ -246,7 +246,7 @@ func TestEnqueueBounds(t *testing.T) {
 	if w == nil || err != nil {
 		t.Fatalf("enqueue into a full queue = %v, %v; want a channel", w, err)
 	}
-	s.nextBatch(nil, time.Now())
+	s.nextBatch(nil, time.Now(), 0)
 	select {
 	case <-w:
 	default:
@@ -262,18 +262,18 @@ func TestEnqueueBounds(t *testing.T) {
 }
 
 func TestCheckSize(t *testing.T) {
-	s := newSession(&wire.Open{Session: "s", Token: "t", MaxMessage: 1000, MaxBody: 500}, 8<<20)
+	s := newSession(&wire.Open{Session: "s", Token: "t", MaxMessage: 1000, MaxBody: 500}, 8<<20, DefaultLivenessGrace)
 	if err := s.checkSize(400); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.checkSize(499); !errors.Is(err, ErrMessageTooBig) {
 		t.Fatalf("a message whose frame passes maxBody: %v", err)
 	}
-	s = newSession(&wire.Open{Session: "s", Token: "t", MaxMessage: 10, MaxBody: 500}, 8<<20)
+	s = newSession(&wire.Open{Session: "s", Token: "t", MaxMessage: 10, MaxBody: 500}, 8<<20, DefaultLivenessGrace)
 	if err := s.checkSize(11); !errors.Is(err, ErrMessageTooBig) {
 		t.Fatalf("a message above maxMessage: %v", err)
 	}
-	s = newSession(&wire.Open{Session: "s", Token: "t", MaxMessage: 1000, MaxBody: 5000}, msgCost(100))
+	s = newSession(&wire.Open{Session: "s", Token: "t", MaxMessage: 1000, MaxBody: 5000}, msgCost(100), DefaultLivenessGrace)
 	if err := s.checkSize(100); err != nil {
 		t.Fatal(err)
 	}

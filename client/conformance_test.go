@@ -336,7 +336,8 @@ func confIdleReaping(t *testing.T, transport string) {
 			}
 		}
 	}, &server.Options{PingInterval: 100 * time.Millisecond, IdleTimeout: 500 * time.Millisecond, ResumeWindow: 200 * time.Millisecond})
-	c := r.dial(nil)
+	// Resume attempts fail at once (connections refused) and soon: the client gives up.
+	c := r.dial(&Options{ReconnectAttempts: 3, ReconnectMin: time.Millisecond, ReconnectMax: 10 * time.Millisecond})
 	if _, s := readMsg(t, c); s != "ready" {
 		t.Fatalf("got %q", s)
 	}
@@ -350,8 +351,8 @@ func confIdleReaping(t *testing.T, transport string) {
 	case <-testCtx(t).Done():
 		t.Fatal("hang guard: the server never reaped the session")
 	}
-	if ce := readEnd(t, c); ce.Code != polysock.CloseAbnormal || ce.WasClean {
-		t.Errorf("client session ended with %+v, want an unclean 1006", ce)
+	if ce := readEnd(t, c); ce.Code != polysock.CloseAbnormal || ce.WasClean || !strings.Contains(ce.Reason, "failed to resume after 3 attempts") {
+		t.Errorf("client session ended with %+v, want an unclean 1006 after 3 resume attempts", ce)
 	}
 }
 

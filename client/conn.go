@@ -16,11 +16,24 @@ import (
 // Conn is a client session. Its methods are safe for concurrent use.
 type Conn struct {
 	sess  *session
-	car   carrier
-	fr    *frameReader
+	cfg   *config
+	e     *endpoint
 	log   *slog.Logger
 	readq chan message  // accepted messages for Read; bounded by Options.ReadQueue
 	wake  chan struct{} // nudges the writer; capacity 1
+	fr    *frameReader  // of the current carrier; the reader's own
+
+	// The reader's own, for the backoff of resumes.
+	installedAt time.Time // when the current carrier was installed
+	quickLosses int       // carriers in a row lost within stableAfter
+
+	mu        sync.Mutex
+	car       carrier       // the current carrier; nil while the reader resumes the session
+	gen       uint64        // the session's carrier generation that car serves
+	transport string        // car's transport, or the last one's while resuming
+	changed   chan struct{} // closed and replaced whenever car changes
+	want      string        // the transport SwitchTransport asked for; "" when none
+	resumes   int           // carriers that resumed the session
 
 	ctx    context.Context // done when the session ends
 	cancel context.CancelFunc
@@ -113,7 +126,7 @@ func dialTransport(ctx context.Context, t string, e *endpoint, p carrierParams, 
 		}
 		return nil, err
 	}
-	c := newConn(newSession(open, cfg.replayBuffer), car, fr, cfg)
+	c := newConn(newSession(open, cfg.replayBuffer, cfg.livenessGrace), car, fr, e, cfg)
 	cfg.log.Debug("polysock: session opened", "transport", t, "sid", open.Session, "protocol", open.Protocol)
 	return c, nil
 }
@@ -148,15 +161,20 @@ func readOpen(fr *frameReader, transport string, offered []string) (*wire.Open, 
 	return o, nil
 }
 
-func newConn(s *session, car carrier, fr *frameReader, cfg *config) *Conn {
+func newConn(s *session, car carrier, fr *frameReader, e *endpoint, cfg *config) *Conn {
 	c := &Conn{
-		sess:  s,
-		car:   car,
-		fr:    fr,
-		log:   cfg.log.With("sid", s.id),
-		readq: make(chan message, cfg.readQueue),
-		wake:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
+		sess:        s,
+		cfg:         cfg,
+		e:           e,
+		car:         car,
+		fr:          fr,
+		transport:   car.transport(),
+		installedAt: time.Now(),
+		changed:     make(chan struct{}),
+		log:         cfg.log.With("sid", s.id),
+		readq:       make(chan message, cfg.readQueue),
+		wake:        make(chan struct{}, 1),
+		done:        make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if b, ok := car.(binder); ok {
@@ -170,7 +188,21 @@ func newConn(s *session, car carrier, fr *frameReader, cfg *config) *Conn {
 }
 
 // Transport names the transport of the current carrier: "websocket", "stream" or "poll".
-func (c *Conn) Transport() string { return c.car.transport() }
+// While the session is resuming after a lost carrier it names the lost carrier's
+// transport. Options.OnTransportChange reports changes as they happen.
+func (c *Conn) Transport() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.transport
+}
+
+// current returns the current carrier (nil while resuming), its generation and the
+// channel closed when it changes.
+func (c *Conn) current() (carrier, uint64, <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.car, c.gen, c.changed
+}
 
 // Protocol is the subprotocol the server chose, or "" when it chose none.
 func (c *Conn) Protocol() string { return c.sess.protocol }
@@ -181,12 +213,15 @@ func (c *Conn) SessionID() string { return c.sess.id }
 // Context returns a context that is done when the session has ended.
 func (c *Conn) Context() context.Context { return c.ctx }
 
-// Read returns the next message, in the order the server wrote them. It blocks until one
-// arrives, ctx is done (the error then wraps ctx.Err() and the session goes on), or the
+// Read returns the next message, in the order the server wrote them, each exactly once
+// whatever carriers the session crossed. It blocks until one arrives (while the session
+// resumes after a lost carrier it just waits), ctx is done (the error then wraps
+// ctx.Err() and the session goes on), or the
 // session has ended and every message received before the end has been read: then it
 // returns the *polysock.CloseError that says how the session ended (the code and reason of
 // the server's CLOSE with WasClean true after a close handshake, 1006 when the connection
-// died without one). The returned slice is the caller's.
+// died without one and could not be resumed, 4004 when the server no longer knew the
+// session on resuming: its resume window had passed). The returned slice is the caller's.
 func (c *Conn) Read(ctx context.Context) (polysock.MessageType, []byte, error) {
 	select {
 	case m := <-c.readq:
@@ -209,7 +244,9 @@ func (c *Conn) Read(ctx context.Context) (polysock.MessageType, []byte, error) {
 }
 
 // Write queues a message for the server and returns; the writer goroutine sends it,
-// together with whatever else is queued. The data is copied. Write blocks while the
+// together with whatever else is queued. The data is copied. While the session resumes
+// after a lost carrier, Write keeps queueing; the message goes out, after every
+// unacknowledged one, on the next carrier. Write blocks while the
 // outbound queue is full (1024 messages, or 1 MiB and at least one message, waiting for
 // the network) or the replay buffer is (Options.ReplayBuffer, waiting for the server's
 // ACKs), and returns early with an error wrapping ctx.Err() when ctx is done. It fails
@@ -312,7 +349,12 @@ func (c *Conn) end(ce *polysock.CloseError) {
 		if ce.WasClean {
 			code = wire.CloseNormal
 		}
-		c.car.close(code, "")
+		c.mu.Lock()
+		car := c.car
+		c.mu.Unlock()
+		if car != nil {
+			car.close(code, "")
+		}
 		c.log.Debug("polysock: session ended", "code", ce.Code, "reason", ce.Reason, "clean", ce.WasClean)
 	})
 }

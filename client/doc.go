@@ -14,8 +14,21 @@
 // brought); the two HTTP transports send client→server batches as POSTs, one in flight,
 // each answered with the server's ACK. In automatic mode (Options.Transports nil) Dial
 // tries websocket, then stream, then poll, moving on when an attempt fails to reach OPEN.
-// Resuming a session on a new carrier after a lost connection is not implemented yet:
-// when the carrier is lost, the session ends with close code 1006.
+//
+// A session outlives its carriers. When the carrier is lost (a cut connection, a read or
+// write error, nothing heard for 2×ping + Options.LivenessGrace, or a WebSocket close
+// that PROTOCOL.md section 8.1 calls a carrier loss: 1000 or 1001 without a CLOSE
+// exchange, 1006, 4005), the Conn resumes the session on a new carrier: the same
+// transport first, the next one of Options.Transports after two failed attempts in a
+// row, under exponential backoff with full jitter (Options.ReconnectMin, ReconnectMax,
+// ReconnectAttempts). The new carrier's request carries ps_sid, ps_tok and ps_ack; the
+// server's OPEN (or, on poll, the ACK answering an empty POST) says what it accepted, the
+// client sends every later message again and both sides drop duplicates, so every message
+// is delivered exactly once and in order. Meanwhile Read waits and Write queues. When the
+// server no longer knows the session (its resume window passed) it answers 4004 and the
+// Conn ends with that CloseError: a gap is never passed over silently. Conn.SwitchTransport
+// moves a live session to another transport the same way, and Options.OnTransportChange
+// reports every change of transport.
 //
 // Internally a Conn has two goroutines: a reader that decodes inbound batches, answers
 // PINGs, applies ACKs and fills the bounded read queue, and a writer that drains the

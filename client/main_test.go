@@ -41,7 +41,7 @@ type peer struct {
 }
 
 // scripted starts an HTTP server on 127.0.0.1 that upgrades every request and runs script
-// on it. Errors from script are reported as test errors. Cleanup waits for the scripts.
+// on it; an upgrade that resumes a session is closed with 4004. Errors from script are reported as test errors. Cleanup waits for the scripts.
 func scripted(t *testing.T, script func(p *peer) error) string {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -54,6 +54,12 @@ func scripted(t *testing.T, script func(p *peer) error) string {
 			return
 		}
 		defer ws.Close()
+		if r.URL.Query().Get(wire.ParamSession) != "" {
+			// A scripted server knows no session to resume (PROTOCOL.md section 8.1).
+			msg := websocket.FormatCloseMessage(int(wire.CloseUnknownSession), "unknown session")
+			ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			return
+		}
 		ws.SetReadDeadline(time.Now().Add(hangGuard))
 		if err := script(&peer{ws: ws, r: r}); err != nil {
 			t.Errorf("script: %v", err)

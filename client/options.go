@@ -58,8 +58,36 @@ type Options struct {
 	// room; a message larger than the bound fails with ErrBufferFull. Zero means 8 MiB.
 	ReplayBuffer int64
 
-	// Logger receives debug records about the session's life (dial, open, close) and
-	// warnings about protocol errors. Nil discards them.
+	// LivenessGrace is added to twice the server's heartbeat interval (OPEN ping) to give
+	// the silence after which the client declares its carrier dead and resumes the
+	// session on a new one (PROTOCOL.md section 7). Zero means 5 s.
+	LivenessGrace time.Duration
+
+	// ReconnectMin and ReconnectMax shape the backoff between attempts to resume the
+	// session after its carrier was lost: the first attempt goes out at once, attempt k+1
+	// after a random wait in [0, min(ReconnectMax, ReconnectMin·2^(k-1))] (exponential
+	// backoff with full jitter). Zero means 250 ms and 10 s; ReconnectMax below
+	// ReconnectMin is raised to it.
+	ReconnectMin, ReconnectMax time.Duration
+
+	// ReconnectAttempts bounds the attempts to resume after one carrier loss; a carrier
+	// that reaches the server resets the count. Each attempt is bounded by AttemptTimeout.
+	// After two failed attempts in a row on one transport the next attempts use the next
+	// transport of Transports (wrapping around). When every attempt fails the session
+	// ends with code 1006. Zero means 10; a negative value disables resuming: a lost
+	// carrier ends the session with 1006 (or the close code the server sent).
+	ReconnectAttempts int
+
+	// OnTransportChange, when set, is called each time the session resumes on a carrier
+	// of another transport than the previous one (after a reconnect that fell back to
+	// another transport, or SwitchTransport), with the two transport names. It runs on
+	// the Conn's reader goroutine, which it holds up: it must return quickly and must not
+	// call Read, Write, Close or SwitchTransport. Nil means no notification; Transport
+	// always reports the current transport.
+	OnTransportChange func(old, new string)
+
+	// Logger receives debug records about the session's life (dial, open, resume, close)
+	// and warnings about protocol errors. Nil discards them.
 	Logger *slog.Logger
 }
 
@@ -69,6 +97,11 @@ const (
 	DefaultReadQueue      = 256
 	DefaultReplayBuffer   = 8 << 20
 	DefaultAttemptTimeout = 10 * time.Second
+
+	DefaultLivenessGrace     = 5 * time.Second
+	DefaultReconnectMin      = 250 * time.Millisecond
+	DefaultReconnectMax      = 10 * time.Second
+	DefaultReconnectAttempts = 10
 )
 
 // config is Options after validation, with defaults filled in.
@@ -81,6 +114,11 @@ type config struct {
 	maxMessage     int64
 	readQueue      int
 	replayBuffer   int64
+	livenessGrace  time.Duration
+	reconnectMin   time.Duration
+	reconnectMax   time.Duration
+	reconnects     int // attempts per loss; < 0 disables resuming
+	onTransport    func(old, new string)
 	log            *slog.Logger
 }
 
@@ -98,6 +136,11 @@ func newConfig(o *Options) (*config, error) {
 		maxMessage:     o.MaxMessageSize,
 		readQueue:      o.ReadQueue,
 		replayBuffer:   o.ReplayBuffer,
+		livenessGrace:  o.LivenessGrace,
+		reconnectMin:   o.ReconnectMin,
+		reconnectMax:   o.ReconnectMax,
+		reconnects:     o.ReconnectAttempts,
+		onTransport:    o.OnTransportChange,
 		log:            o.Logger,
 	}
 	var err error
@@ -142,6 +185,25 @@ func newConfig(o *Options) (*config, error) {
 		return nil, fmt.Errorf("invalid AttemptTimeout %v", c.attemptTimeout)
 	case c.attemptTimeout == 0:
 		c.attemptTimeout = DefaultAttemptTimeout
+	}
+	switch {
+	case c.livenessGrace < 0:
+		return nil, fmt.Errorf("invalid LivenessGrace %v", c.livenessGrace)
+	case c.livenessGrace == 0:
+		c.livenessGrace = DefaultLivenessGrace
+	}
+	if c.reconnectMin < 0 || c.reconnectMax < 0 {
+		return nil, fmt.Errorf("invalid ReconnectMin %v or ReconnectMax %v", c.reconnectMin, c.reconnectMax)
+	}
+	if c.reconnectMin == 0 {
+		c.reconnectMin = DefaultReconnectMin
+	}
+	if c.reconnectMax == 0 {
+		c.reconnectMax = DefaultReconnectMax
+	}
+	c.reconnectMax = max(c.reconnectMax, c.reconnectMin)
+	if c.reconnects == 0 {
+		c.reconnects = DefaultReconnectAttempts
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -52,3 +52,23 @@ func (c *pollCarrier) next() (io.Reader, error) {
 	c.cur = b
 	return b, nil
 }
+
+// dialPollResume prepares a poll carrier that continues session s: an empty POST asks
+// for the server's ACK (PROTOCOL.md section 8.4), which tells what the server accepted,
+// since a resumed poll brings no OPEN, and confirms that the session still exists (a
+// 4004 refusal otherwise). The first poll, with ps_ack, goes out when the Conn's reader
+// calls next. ctx bounds the POST.
+func dialPollResume(ctx context.Context, e *endpoint, s *session, cfg *config) (*pollCarrier, uint64, error) {
+	c := &pollCarrier{httpCarrier: newHTTPCarrier(wire.TransportPoll, e, cfg)}
+	c.bind(s)
+	stop := context.AfterFunc(ctx, c.cancel)
+	ack, _, err := c.post(nil)
+	if !stop() {
+		return nil, 0, ctx.Err()
+	}
+	if err != nil {
+		c.cancel()
+		return nil, 0, err
+	}
+	return c, ack, nil
+}

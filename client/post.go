@@ -11,8 +11,9 @@ import (
 )
 
 // POST retries: a batch whose POST failed on the network (or was cut short, HTTP 400 with
-// close code 1002) is sent again up to postAttempts times in all, postRetryWait apart,
-// doubling.
+// close code 1002) is sent again up to postAttempts times in all: the first retry at once
+// (the usual failure is a pooled keep-alive connection that died, and the retry gets a
+// fresh one), the next ones postRetryWait apart, doubling.
 const (
 	postAttempts  = 4
 	postRetryWait = 50 * time.Millisecond
@@ -42,6 +43,12 @@ func (h *httpCarrier) send(batch []byte) error {
 		}
 		if !retry || attempt == postAttempts {
 			break
+		}
+		if attempt == 1 {
+			if h.ctx.Err() != nil {
+				return errCarrierClosed
+			}
+			continue
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -394,12 +394,26 @@ func TestCarrierLoss(t *testing.T) {
 			}
 			return p.ws.NetConn().Close()
 		})
-		c := dial(t, url, nil)
+		c := dial(t, url, &Options{ReconnectAttempts: -1})
 		if ce := readEnd(t, c); ce.Code != 1006 || ce.WasClean {
 			t.Errorf("end = %+v, want 1006", ce)
 		}
 		if err := c.Write(context.Background(), polysock.Text, nil); closeOf(err) == nil {
 			t.Errorf("Write after the end = %v", err)
+		}
+	})
+	t.Run("TCP, resume refused", func(t *testing.T) {
+		// The scripted server answers the resuming upgrade with 4004: the session ends
+		// with it, never silently.
+		url := scripted(t, func(p *peer) error {
+			if err := p.open(nil); err != nil {
+				return err
+			}
+			return p.ws.NetConn().Close()
+		})
+		c := dial(t, url, nil)
+		if ce := readEnd(t, c); ce.Code != polysock.CloseUnknownSession || ce.WasClean {
+			t.Errorf("end = %+v, want 4004", ce)
 		}
 	})
 	t.Run("WebSocket close", func(t *testing.T) {
@@ -419,14 +433,14 @@ func TestCarrierLoss(t *testing.T) {
 	})
 	t.Run("silence", func(t *testing.T) {
 		url := scripted(t, func(p *peer) error {
-			// ping 1 ms: the client gives up after 2 ms + 5 s of silence.
+			// ping 1 ms: the client gives up after 2 ms + 200 ms of silence.
 			if err := p.open(func(o *wire.Open) { o.Ping = 1 }); err != nil {
 				return err
 			}
 			p.wsCloseCode()
 			return nil
 		})
-		c := dial(t, url, nil)
+		c := dial(t, url, &Options{ReconnectAttempts: -1, LivenessGrace: 200 * time.Millisecond})
 		ce := readEnd(t, c)
 		if ce.Code != 1006 || !strings.Contains(ce.Reason, "nothing heard") {
 			t.Errorf("end = %+v, want 1006 for silence", ce)

@@ -15,7 +15,6 @@ const (
 	ackEveryMsgs  = 64                     // ... or at once when this many are unacknowledged
 	ackEveryBytes = 64 << 10               // ... or this many payload bytes
 	closeTimeout  = 5 * time.Second        // how long a CLOSE waits for its answer
-	idleSlack     = 5 * time.Second        // a carrier is dead after 2×ping + idleSlack of silence
 )
 
 // Bounds of the outbound queue (messages written but not yet handed to the carrier):
@@ -55,6 +54,7 @@ type session struct {
 	idle                time.Duration // silence after which the carrier is dead; 0 = never
 
 	mu         sync.Mutex
+	gen        uint64 // carrier generation: resume increments it; nextBatch serves only the current one
 	state      sessionState
 	closing    chan struct{}        // closed when state leaves stateOpen
 	closeFrame wire.Frame           // our CLOSE, once state is past stateOpen
@@ -77,8 +77,9 @@ type session struct {
 	space       chan struct{} // closed when the outbound queue or the replay buffer shrinks
 }
 
-// newSession starts the state of a new session from its validated OPEN.
-func newSession(o *wire.Open, replayLimit int64) *session {
+// newSession starts the state of a new session from its validated OPEN. A carrier is dead
+// after 2×ping + grace of silence.
+func newSession(o *wire.Open, replayLimit int64, grace time.Duration) *session {
 	s := &session{
 		id:          o.Session,
 		token:       o.Token,
@@ -90,7 +91,7 @@ func newSession(o *wire.Open, replayLimit int64) *session {
 		space:       make(chan struct{}),
 	}
 	if o.Ping > 0 {
-		s.idle = 2*time.Duration(o.Ping)*time.Millisecond + idleSlack
+		s.idle = 2*time.Duration(o.Ping)*time.Millisecond + grace
 	}
 	return s
 }
@@ -267,17 +268,42 @@ func (s *session) peerClose(code uint16, reason string) *polysock.CloseError {
 	if s.state == stateClosing && s.closeSent {
 		return &polysock.CloseError{Code: reported, Reason: reason, WasClean: true}
 	}
-	if code == wire.CloseReplaced {
-		// A carrier-level close (PROTOCOL.md section 9): no answer. Without resume the
-		// session cannot go on.
-		return &polysock.CloseError{Code: reported, Reason: reason}
-	}
 	// The server spoke first (or at the same time as a Close whose CLOSE is still
 	// queued): answer with its code.
 	s.setState(stateAnswering)
 	s.closeFrame = wire.Frame{Type: wire.TypeClose, Code: code, Data: []byte(reason)}
 	s.final = &polysock.CloseError{Code: reported, Reason: reason, WasClean: true}
 	return nil
+}
+
+// resume prepares the session for a new carrier (PROTOCOL.md section 6, rules 4 and 5):
+// it applies ack, the server's accepted count that the new carrier reported (its OPEN, or
+// the ACK answering a POST), queues every unacknowledged message again, and our CLOSE too
+// when it still awaits its answer. The ps_ack of the new carrier's request told the server
+// what we accepted, so no ACK is owed. It returns the new carrier generation for
+// nextBatch: batches built for an older carrier are no longer served, so none of its
+// messages can be marked sent after the rewind.
+func (s *session) resume(ack uint64) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.out.ack(ack); err != nil {
+		return 0, protoErr(wire.CloseProtocolError, "resumed carrier: %v", err)
+	}
+	s.out.rewind()
+	s.signalSpace()
+	if s.state == stateClosing {
+		s.closeSent = false
+	}
+	s.ackSent, s.unackedMsgs, s.unackedBytes = s.accepted, 0, 0
+	s.gen++
+	return s.gen, nil
+}
+
+// generation is the current carrier generation.
+func (s *session) generation() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gen
 }
 
 // fail starts ending the session for a protocol error: our CLOSE with its code goes out

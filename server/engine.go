@@ -89,12 +89,14 @@ func (s *Session) receiveData(ctx context.Context, f *wire.Frame) error {
 		case s.endErr != nil:
 			s.mu.Unlock()
 			return errEnded
+		case !s.raw && f.Seq <= s.accepted:
+			// A duplicate of a replayed message or a retried POST, even one that held the
+			// client's CLOSE: checked before "message after CLOSE".
+			s.mu.Unlock()
+			return nil
 		case s.peerClose != nil:
 			s.mu.Unlock()
 			return s.fail(&polysock.CloseError{Code: polysock.CloseProtocolError, Reason: "message after CLOSE"})
-		case !s.raw && f.Seq <= s.accepted:
-			s.mu.Unlock()
-			return nil // a duplicate of a replayed message
 		case !s.raw && f.Seq > s.accepted+1:
 			s.mu.Unlock()
 			return s.fail(&polysock.CloseError{Code: polysock.CloseProtocolError, Reason: "sequence gap"})
@@ -198,6 +200,8 @@ func (s *Session) attach(c carrier, clientAck uint64, resumed bool) error {
 		o := s.openFrame(c.Transport(), resumed)
 		s.open = &o
 		s.lastAck = s.accepted
+	} else {
+		s.open = nil // an OPEN meant for a replaced carrier must not reach this poll
 	}
 	s.closeOnCar = false
 	if s.resumeTimer != nil {

@@ -542,3 +542,17 @@ func TestHTTPCarrierEndsWithRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPPostDuplicateWithClose: a retried POST that held the client's CLOSE is dropped
+// as a duplicate, not failed as "message after CLOSE".
+func TestHTTPPostDuplicateWithClose(t *testing.T) {
+	e := newHTEnv(t, nil, nil)
+	c := e.newHTClient(true, transports.EncodingText)
+	body := c.encodePost(c.msg(polysock.Text, []byte("last")),
+		wire.Frame{Type: wire.TypeClose, Code: wire.CloseNormal, Data: []byte("bye")})
+	for range 2 { // the answer to the first was lost: the client sends it again
+		if ack := c.expectAck(c.postRaw(wire.ContentTypeText, body)); ack != 1 {
+			t.Fatalf("ACK %d, want 1", ack)
+		}
+	}
+}
