@@ -192,6 +192,12 @@ func (s *Session) attach(c carrier, clientAck uint64, resumed bool) error {
 	}
 	s.out.ack(max(clientAck, s.out.acked))
 	old := s.car
+	// A resume: after a lost carrier, over one the client gave up on, or onto another
+	// transport; not a poll continuing a poll, nor a stream reopened after recycling.
+	if resumed && (s.lost || old != nil || s.transport != c.Transport()) {
+		s.srv.resumed.Add(1)
+	}
+	s.lost = false
 	s.car, s.carGen, s.transport = c, s.carGen+1, c.Transport()
 	s.next = 0
 	// Every carrier begins with OPEN, except a poll that continues a session: the client
@@ -239,6 +245,7 @@ func (s *Session) detach(c carrier, cause *polysock.CloseError) {
 		return
 	}
 	s.car = nil
+	s.lost = cause != nil
 	if s.raw {
 		s.mu.Unlock()
 		s.end(cause)

@@ -88,8 +88,9 @@ func (srv *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if resumed {
-		if s = srv.lookup(p.sid, p.tok); s == nil {
-			fail(wire.CloseUnknownSession, "unknown session")
+		var refused *polysock.CloseError
+		if s, refused = srv.lookup(p.sid, p.tok); s == nil {
+			fail(uint16(refused.Code), refused.Reason)
 			return
 		}
 	} else {
@@ -117,9 +118,7 @@ func (srv *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		fail(uint16(ce.Code), ce.Reason)
 		return
 	}
-	if resumed {
-		srv.resumed.Add(1)
-	} else {
+	if !resumed {
 		srv.start(s)
 	}
 	srv.hold(r.Context(), s, c, stream)
@@ -188,9 +187,9 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		transports.WriteError(w, http.StatusUnsupportedMediaType, wire.CloseUnsupportedData, "unsupported Content-Type")
 		return
 	}
-	s := srv.lookup(p.sid, p.tok)
+	s, refused := srv.lookup(p.sid, p.tok)
 	if s == nil {
-		transports.WriteError(w, http.StatusNotFound, wire.CloseUnknownSession, "unknown session")
+		transports.WriteError(w, statusOf(uint16(refused.Code)), uint16(refused.Code), refused.Reason)
 		return
 	}
 	s.requests.Add(1)

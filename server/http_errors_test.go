@@ -440,6 +440,11 @@ func TestHTTPSessionMovesBetweenTransports(t *testing.T) {
 	if err != nil || !o.Resumed || o.Session != c.sid || o.Ack != 3 || o.Transport != "websocket" {
 		t.Fatalf("WebSocket OPEN %+v %v", o, err)
 	}
+	// Two resumes (poll→stream, stream→websocket); the polls continuing the poll session
+	// do not count.
+	if r := e.srv.Stats().Resumed; r != 2 {
+		t.Fatalf("Stats().Resumed = %d, want 2", r)
+	}
 	if got[1].Type != wire.TypeText || got[1].Seq != 3 || string(got[1].Data) != "three" {
 		t.Fatalf("WebSocket replay %v %d %q, want message 3 three", got[1].Type, got[1].Seq, got[1].Data)
 	}
@@ -555,4 +560,16 @@ func TestHTTPPostDuplicateWithClose(t *testing.T) {
 			t.Fatalf("ACK %d, want 1", ack)
 		}
 	}
+}
+
+// TestHTTPShutdownRefusal: once the server is shutting down, a request for a session it
+// ended is told 1012 (go elsewhere), not 4004 (session lost).
+func TestHTTPShutdownRefusal(t *testing.T) {
+	e := newHTEnv(t, nil, nil)
+	c := e.newHTClient(true, transports.EncodingBinary)
+	ctx, cancel := context.WithTimeout(context.Background(), htGuard)
+	defer cancel()
+	_ = e.srv.Shutdown(ctx)
+	q := query("ps_v", "1", "ps_sid", c.sid, "ps_tok", c.tok, "ps_ack", "0") + "&ps_t=poll&ps_e=bin"
+	expectError(t, e.roundTrip(http.MethodGet, q, nil, nil), http.StatusServiceUnavailable, wire.CloseServiceRestart)
 }

@@ -50,7 +50,7 @@ func New(handler func(*Session), opts *Options) *Server {
 type Stats struct {
 	Sessions int    // live sessions
 	Opened   uint64 // sessions opened since New
-	Resumed  uint64 // carriers that resumed an existing session
+	Resumed  uint64 // resumes after a lost carrier or onto another transport (a poll continuing a poll session or a recycled stream does not count)
 }
 
 // Stats returns a snapshot of the counters.
@@ -120,15 +120,21 @@ func (srv *Server) start(s *Session) {
 	}()
 }
 
-// lookup finds the session a resuming request names, comparing the token in constant time.
-func (srv *Server) lookup(id, token string) *Session {
+// lookup finds the session a resuming request names, comparing the token in constant
+// time. When there is none it returns the refusal: 4004, or 1012 while the server shuts
+// down (the session may have ended because of the shutdown: the client should go
+// elsewhere rather than report a lost session).
+func (srv *Server) lookup(id, token string) (*Session, *polysock.CloseError) {
 	srv.mu.Lock()
-	s := srv.sessions[id]
+	s, shutdown := srv.sessions[id], srv.shutdown
 	srv.mu.Unlock()
-	if s == nil || !tokenEqual(s.token, token) {
-		return nil
+	if s != nil && tokenEqual(s.token, token) {
+		return s, nil
 	}
-	return s
+	if shutdown {
+		return nil, &polysock.CloseError{Code: polysock.CloseServiceRestart, Reason: "server shutting down"}
+	}
+	return nil, &polysock.CloseError{Code: polysock.CloseUnknownSession, Reason: "unknown session"}
 }
 
 func (srv *Server) remove(s *Session) {

@@ -325,9 +325,9 @@ func TestShutdown(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("X-PolySock-Close") != "1012" {
 		t.Fatalf("raw dial after Shutdown: %v %v, want 503 with X-PolySock-Close 1012", err, resp)
 	}
-	// A resume after Shutdown finds nothing.
+	// A resume after Shutdown is told to go elsewhere (1012), not that its session is lost.
 	ws = e.mustDial(fmt.Sprintf("ps_v=1&ps_sid=%s&ps_tok=%s&ps_ack=1", c.open.Session, c.open.Token))
-	expectWSClose(t, ws, polysock.CloseUnknownSession)
+	expectWSClose(t, ws, polysock.CloseServiceRestart)
 }
 
 // Shutdown is bounded by its context: a handler that never returns, or a client that

@@ -37,6 +37,7 @@ type Session struct {
 	transport string
 	car       carrier
 	carGen    uint64
+	lost      bool        // the last carrier failed (rather than ending after its one batch)
 	open      *wire.Frame // OPEN still to be sent on the current carrier
 	writing   bool        // the writer goroutine is running
 	batch     []wire.Frame

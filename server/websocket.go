@@ -49,11 +49,11 @@ func (srv *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	var s *Session
 	resumed := p.sid != ""
 	if resumed {
-		if s = srv.lookup(p.sid, p.tok); s == nil {
-			ws.CloseWith(wire.CloseUnknownSession, "unknown session")
+		var refused *polysock.CloseError
+		if s, refused = srv.lookup(p.sid, p.tok); s == nil {
+			ws.CloseWith(uint16(refused.Code), refused.Reason)
 			return
 		}
-		srv.resumed.Add(1)
 	} else {
 		var refused *polysock.CloseError
 		if s, refused = srv.newSession(r, cfg.chooseProtocol(r, p.protocols), false); refused != nil {
