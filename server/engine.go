@@ -132,15 +132,22 @@ func (s *Session) scheduleAckLocked() {
 		s.kickLocked()
 		return
 	}
+	// Armed once per unacknowledged run, never pushed back: a steady trickle of messages
+	// must still be acknowledged within ackDelay of the first (PROTOCOL.md 6, rule 3).
+	if s.ackArmed {
+		return
+	}
+	s.ackArmed = true
 	if s.ackTimer == nil {
 		s.ackTimer = time.AfterFunc(ackDelay, s.ackTick)
-	} else if !s.ackDue {
+	} else {
 		s.ackTimer.Reset(ackDelay)
 	}
 }
 
 func (s *Session) ackTick() {
 	s.mu.Lock()
+	s.ackArmed = false
 	if s.accepted > s.lastAck && s.endErr == nil {
 		s.ackDue = true
 		s.kickLocked()

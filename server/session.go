@@ -52,6 +52,7 @@ type Session struct {
 	accepted uint64 // client messages accepted, in order
 	lastAck  uint64 // the last ACK count sent
 	ackDue   bool
+	ackArmed bool // ackTimer runs
 	inbox    []inMsg
 	inHead   int
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/polysock/polysock"
 	"github.com/polysock/polysock/internal/wire"
 	"github.com/polysock/polysock/server"
@@ -280,4 +282,50 @@ func TestWebSocketReadAfterCtxCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.echo(polysock.Text, []byte("session goes on"))
+}
+
+// TestWebSocketAckDuringTrickle: a client sending a message every 20 ms to a handler that
+// never writes is acknowledged while it is still sending, not only once it stops
+// (PROTOCOL.md 6, rule 3: within 100 ms of accepting an unacknowledged message).
+func TestWebSocketAckDuringTrickle(t *testing.T) {
+	e := newWSEnv(t, func(e *wsEnv, s *server.Session) {
+		for {
+			if _, _, err := s.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}, nil)
+	c := e.openPS("")
+	const total = 50 // below the 64-message trigger: only the timer can send the ACK
+	var sentWhenAcked atomic.Int64
+	sentWhenAcked.Store(-1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			f, err := c.next()
+			if err != nil {
+				return
+			}
+			if f.Type == wire.TypeAck {
+				sentWhenAcked.CompareAndSwap(-1, int64(f.Seq))
+				return
+			}
+		}
+	}()
+	for i := range total {
+		b := wire.AppendBinary(nil, &wire.Frame{Type: wire.TypeText, Seq: uint64(i + 1), Data: []byte("drip")})
+		c.ws.SetWriteDeadline(time.Now().Add(wsGuard))
+		if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if sentWhenAcked.Load() >= 0 {
+			break
+		}
+	}
+	<-done
+	if n := sentWhenAcked.Load(); n < 1 || n >= total {
+		t.Fatalf("first ACK covered %d of %d messages: the server held its ACK back until the trickle stopped", n, total)
+	}
 }
