@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"go.uber.org/goleak"
 
 	"github.com/polysock/polysock"
+	"github.com/polysock/polysock/internal/leakcheck"
 	"github.com/polysock/polysock/internal/wire"
 	"github.com/polysock/polysock/server"
 )
@@ -87,21 +87,7 @@ func newWSEnv(t *testing.T, h func(e *wsEnv, s *server.Session), opts *server.Op
 // after its cleanups (it is registered first, so it runs last).
 func wsLeakCheck(t *testing.T) {
 	t.Helper()
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(wsGuard)
-		for {
-			err := goleak.Find(ignore)
-			if err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("goroutines left after the test: %v", err)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
+	leakcheck.Register(t, wsGuard) // registered first, so it runs after the servers' cleanups
 }
 
 // wsEcho is the default handler: it echoes every message (until the session is closing)

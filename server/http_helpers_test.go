@@ -18,9 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/polysock/polysock"
+	"github.com/polysock/polysock/internal/leakcheck"
 	"github.com/polysock/polysock/internal/wire"
 	"github.com/polysock/polysock/transports"
 )
@@ -50,21 +49,7 @@ type htEnv struct {
 // that no goroutine started by the test is left.
 func newHTEnv(t testing.TB, h func(e *htEnv, s *Session), opts *Options) *htEnv {
 	t.Helper()
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(htGuard)
-		for {
-			err := goleak.Find(ignore)
-			if err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("goroutines left after the test: %v", err)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
+	leakcheck.Register(t, htGuard) // registered first, so it runs after the servers' cleanups
 	e := &htEnv{t: t, sessions: make(chan *Session, 1024), ends: make(chan htEnd, 1024)}
 	if h == nil {
 		h = htEcho

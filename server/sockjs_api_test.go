@@ -13,9 +13,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
-	"go.uber.org/goleak"
 
 	"github.com/polysock/polysock"
+	"github.com/polysock/polysock/internal/leakcheck"
 	"github.com/polysock/polysock/server"
 )
 
@@ -319,21 +319,7 @@ func TestSockJSShutdown(t *testing.T) {
 // TestSockJSNoGoroutineLeak runs sessions on every kind of receiver and checks that
 // nothing is left running once they ended.
 func TestSockJSNoGoroutineLeak(t *testing.T) {
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() { // registered first, so it runs after the server's cleanups
-		deadline := time.Now().Add(sjGuard)
-		for {
-			err := goleak.Find(ignore)
-			if err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("goroutines left: %v", err)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
+	leakcheck.Register(t, sjGuard) // registered first, so it runs after the servers' cleanups
 	e := newSJEnv(t, nil, server.SockJSOptions{DisconnectDelay: 100 * time.Millisecond})
 	c := e.ws("/echo/000/" + sjID() + "/websocket")
 	wsExpect(t, c, "o")
