@@ -196,6 +196,26 @@ test('f. one user on WebSocket, one on polling, chatting both ways', opts, async
   });
 });
 
+test('i. live upgrade: the first WebSocket refused, the session moves onto WebSocket', opts, async () => {
+  await scenario('i-live-upgrade', ['refuse1', 'pass'], async ({ proxies, open }) => {
+    const bob = await open(proxies.pass.origin, { nick: 'bob', room: 'lobby' });
+    await joined(bob);
+    const alice = await openFirst(open, proxies.refuse1.origin, 'i. first upgrade refused, then upgraded', { nick: 'alice', room: 'lobby' }, 'u1');
+    // The client probes WebSocket again from the stream and moves the session onto it.
+    await alice.page.waitForFunction(() => window.chat.socket.transport === 'websocket');
+    await alice.page.waitForFunction(() => document.getElementById('transport').textContent === 'websocket');
+    await converse(alice, bob, ['u2', 'u3'], ['seen', 'all']);
+    assert.deepEqual(await header(alice), { state: 'resumed', transport: 'websocket' });
+    const notes = await alice.page.$$eval('#log .sys', (es) => es.map((e) => e.textContent));
+    assert.ok(notes.includes('connection moved from stream to websocket'), `the page tells the move (${notes})`);
+    assert.equal(await userTransport(bob, 'alice', 'websocket'), 'websocket', 'the server has alice on WebSocket now');
+    const fromAlice = (await arrived(bob)).filter(([n]) => n === 'alice').map(([, t]) => t);
+    assert.deepEqual(fromAlice, ['u1', 'u2', 'u3'], 'every message of alice arrived once, in order');
+    assert.equal(alice.rec.websockets.length, 2, 'the refused attempt and the probe');
+    assert.equal((await proxies.refuse1.stats()).refused, 1);
+  });
+});
+
 test('j. responses cut mid-response: the session resumes on new requests, no message lost', opts, async () => {
   await scenario('j-cut', ['cut', 'pass'], async ({ proxies, open }) => {
     const bob = await open(proxies.pass.origin, { nick: 'bob', room: 'lobby' });

@@ -57,10 +57,13 @@ func run(out string, analyze bool) error {
 			LegalComments:     api.LegalCommentsNone,
 			Sourcemap:         api.SourceMapExternal,
 			SourcesContent:    api.SourcesContentInclude,
-			Tsconfig:          filepath.Join(root, "tsconfig.json"),
-			LogLevel:          api.LogLevelWarning,
-			Write:             false,
-			Metafile:          analyze,
+			// Not the root tsconfig.json: its "strict" would add a "use strict" prologue
+			// to the IIFE (the code relies on no sloppy-mode difference: classes are strict
+			// anyway). Class fields keep the assignment semantics tsc gives them there.
+			TsconfigRaw: `{"compilerOptions":{"useDefineForClassFields":false,"verbatimModuleSyntax":true}}`,
+			LogLevel:    api.LogLevelWarning,
+			Write:       false,
+			Metafile:    analyze,
 		})
 		if len(res.Errors) > 0 {
 			return fmt.Errorf("failed to bundle %s: %s", b.entry, res.Errors[0].Text)

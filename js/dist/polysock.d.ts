@@ -19,15 +19,42 @@ export interface Options {
     stream?: "fetch" | "eventsource" | "xhr" | "";
     /** Log each connection decision to the console. Default false. */
     debug?: boolean;
+    /**
+     * Reconnection attempts in a row, after the carrier of an open session is lost, before
+     * the session is given up (error, then close 1006). Attempts made while the browser is
+     * offline do not count. 0: never resume. Default 10.
+     */
+    retries?: number;
+    /** The most a reconnection attempt waits (the cap of the exponential backoff), ms. Default 10000. */
+    backoff?: number;
+    /**
+     * Bytes of messages the client may hold: sent and not yet acknowledged, or queued. A send
+     * beyond it fails the session (error, then close 1006, as a native WebSocket whose buffer
+     * is full). Default 8 MiB.
+     */
+    buffer?: number;
+    /**
+     * How long, in ms, to stay off WebSocket after it died early (failed, or lasted less
+     * than 10 s) twice in a row; meanwhile the session uses the next transport and does not
+     * probe WebSocket. Default 300000 (5 minutes).
+     */
+    upgrade?: number;
 }
 /** The option defaults. Changing them changes the defaults of later PolySocks. */
 export declare const DEFAULTS: Required<Options>;
-/** The events of a PolySock, as those of a WebSocket. */
+/** The detail of a transport event: the session moved from one transport to another. */
+export interface TransportChange {
+    from: Transport;
+    to: Transport;
+}
+/** The events of a PolySock: those of a WebSocket, and transport. */
 export interface PolySockEventMap {
     open: Event;
     message: MessageEvent<string | ArrayBuffer | Blob>;
     error: Event;
     close: CloseEvent;
+    /** The open session moved to another transport (not fired at open). */
+    transport: CustomEvent<TransportChange>;
 }
 /** What send takes: the types WebSocket.send takes. */
 export type SendData = string | ArrayBufferLike | ArrayBufferView | Blob;
@@ -35,7 +62,9 @@ type Handler<E> = ((this: PolySock, ev: E) => unknown) | null;
 /**
  * A WebSocket-compatible connection to a polysock endpoint. It carries one session over a
  * native WebSocket, an HTTP stream or long-polling, whichever works, with the WebSocket
- * API: the same attributes, events, event order and exceptions.
+ * API: the same attributes, events, event order and exceptions. A lost carrier is
+ * replaced without the page noticing: the session resumes on a new one, and a session on
+ * stream or poll moves onto WebSocket when it gets through (the transport event).
  */
 export declare class PolySock extends EventTarget {
     static readonly CONNECTING: 0;
@@ -60,15 +89,22 @@ export declare class PolySock extends EventTarget {
     constructor(url: string | URL, protocols?: string | readonly string[], options?: Options);
     /** CONNECTING, OPEN, CLOSING or CLOSED. */
     get readyState(): number;
-    /** Bytes passed to send that have not reached the network. */
+    /**
+     * Bytes passed to send that have not been handed to the network yet, as on WebSocket:
+     * messages queued (also while reconnecting), plus the WebSocket carrier's own buffer.
+     * Messages sent and not yet acknowledged, which are kept for a resume, do not count.
+     */
     get bufferedAmount(): number;
+    /** The transport carrying the session: "websocket", "stream" or "poll"; "" until it opens. */
+    get transport(): Transport | "";
     /** How binary messages are delivered: "blob" (the default) or "arraybuffer". */
     get binaryType(): BinaryType;
     set binaryType(t: BinaryType);
     /**
      * Sends a message, as WebSocket.send: a string as text, anything else as binary (a Blob
-     * is read first, in order). InvalidStateError while CONNECTING; after close, the data
-     * only adds to bufferedAmount.
+     * is read first, in order). InvalidStateError while CONNECTING; while reconnecting the
+     * message waits for the next carrier; after close, the data only adds to bufferedAmount.
+     * A message that would take the client's buffer past options.buffer fails the session.
      */
     send(data: SendData): void;
     /**

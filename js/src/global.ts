@@ -9,7 +9,7 @@
 import { DEFAULTS, PolySock } from "./polysock.js";
 
 const g = globalThis as unknown as Record<string, unknown>;
-const script = globalThis.document?.currentScript;
+const script = (g.document as Document | undefined)?.currentScript;
 
 // A switch: the script attribute when present ("" or its value), else the global flag.
 // false when absent, false or "false"; otherwise its value, with "" (a bare attribute)

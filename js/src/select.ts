@@ -38,12 +38,21 @@ export const timeoutFor = (base: number, rtt?: number): number =>
   rtt ? Math.min(Math.max(4 * rtt, 1000), 10000) : base;
 
 /**
- * Whether a close code received before the session opened is the server's answer (which
- * ends the attempts) rather than a transport failure (which moves on to the next
- * transport): policy, message size, internal error, restart, try again later, and the
- * codes polysock reserves (4000–4099).
+ * Whether a close code that ends a carrier is the server's answer (which ends the session,
+ * or the attempts before it opened) rather than a transport failure (which moves on to
+ * the next transport, or resumes): policy, message size, internal error, restart, try
+ * again later, and the codes polysock reserves (4000–4099) except 4005, "replaced", which
+ * only ends a carrier.
  */
-export const isAnswer = (code: number): boolean => (code > 1007 && code < 1014 && code != 1010) || (code >= 4000 && code < 4100);
+export const isAnswer = (code: number): boolean => (code > 1007 && code < 1014 && code != 1010) || (code >= 4000 && code < 4100 && code != 4005);
+
+/**
+ * The delay before reconnection attempt n (0, 1, 2, … in a row), in ms: exponential backoff
+ * with full jitter, a uniformly random time in [0, min(cap, 500 × 2^n)): up to 500 ms
+ * for the first attempt, doubling with each. r is a
+ * random number in [0, 1).
+ */
+export const backoff = (n: number, cap: number, r = Math.random()): number => r * Math.min(cap, 500 * 2 ** n);
 
 const KEY = "polysock:";
 

@@ -10,10 +10,9 @@ export const fail = (name: string, msg: string): never => {
 /** An RFC 7230 token, the grammar of a subprotocol name. */
 const TOKEN = /^[!#$%&'*+.^_`|~\w-]+$/;
 
-const enc = new TextEncoder();
-
 /** UTF-8 bytes of s, lone surrogates replaced by U+FFFD, as USVString conversion does. */
-export const utf8 = (s: string): Uint8Array => enc.encode(s);
+export { utf8Bytes as utf8 } from "./wire.js";
+import { utf8Bytes as utf8 } from "./wire.js";
 
 /**
  * Resolves a WebSocket URL as the native constructor does, against the document's base
@@ -30,7 +29,7 @@ export function endpoint(url: string | URL, base?: string): [ws: string, http: s
   }
   const p = u?.protocol.replace(/^http/, "ws");
   // A fragment, even an empty one, is refused; the serialization shows it as '#'.
-  if (!u || (p !== "ws:" && p !== "wss:") || u.href.includes("#")) return fail("SyntaxError", "invalid URL " + url);
+  if (!u || (p != "ws:" && p != "wss:") || u.href.includes("#")) return fail("SyntaxError", "url");
   u.protocol = p;
   const ws = u.href;
   u.protocol = "http" + p.slice(2);
@@ -41,7 +40,7 @@ export function endpoint(url: string | URL, base?: string): [ws: string, http: s
 export function protocolList(protocols?: string | readonly string[]): string[] {
   const list = protocols === undefined ? [] : typeof protocols === "string" ? [protocols] : [...protocols].map(String);
   list.forEach((p, i) => {
-    if (!TOKEN.test(p) || list.indexOf(p) !== i) fail("SyntaxError", "bad subprotocol");
+    if (!TOKEN.test(p) || list.indexOf(p) != i) fail("SyntaxError", "protocols");
   });
   return list;
 }
@@ -55,9 +54,9 @@ export function protocolList(protocols?: string | readonly string[]): string[] {
 export function closeArgs(code?: number, reason?: string): [number, string] {
   if (code !== undefined) {
     code = Math.round(+code) || 0; // WebIDL [Clamp] unsigned short, close enough
-    if (code !== 1000 && !(code >= 3000 && code <= 4999)) fail("InvalidAccessError", "bad close code");
+    if (code != 1000 && !(code >= 3000 && code <= 4999)) fail("InvalidAccessError", "code");
   }
   const r = reason === undefined ? "" : String(reason);
-  if (utf8(r).length > 123) fail("SyntaxError", "reason too long");
+  if (utf8(r).length > 123) fail("SyntaxError", "reason");
   return [code ?? (reason === undefined ? 0 : 1000), r];
 }

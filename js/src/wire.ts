@@ -116,21 +116,25 @@ export type WireErrorKind = "malformed" | "utf8" | "truncated";
  * (a complete body that ends this way is malformed).
  */
 export class WireError extends Error {
-  readonly kind: WireErrorKind;
-  constructor(kind: WireErrorKind, message: string) {
-    super("wire: " + message);
-    this.kind = kind;
+  /** The message is the kind. */
+  constructor(readonly kind: WireErrorKind) {
+    super(kind);
   }
   /** The close code a receiver sends for this error: 1007 or 1002. */
   get closeCode(): number {
-    return this.kind === "utf8" ? CLOSE_INVALID_PAYLOAD : CLOSE_PROTOCOL_ERROR;
+    return this.kind == "utf8" ? CLOSE_INVALID_PAYLOAD : CLOSE_PROTOCOL_ERROR;
   }
 }
 
-const malformed = (msg: string): WireError => new WireError("malformed", msg);
-const badUTF8 = (): WireError => new WireError("utf8", "invalid UTF-8");
+// The decoders' errors carry only their kind: the bundle has no room for messages.
+/** A "malformed" WireError. */
+export const malformed = (): WireError => new WireError("malformed");
+const badUTF8 = (): WireError => new WireError("utf8");
 
 const EMPTY = new Uint8Array(0);
+
+/** A frame of the given type, data, seq and code. */
+export const frame = (type: number, data: Uint8Array | string, seq = 0, code = 0): Frame => ({ type, seq, code, data }) as Frame;
 const utf8Encoder = new TextEncoder();
 // fatal: reject invalid UTF-8; ignoreBOM: keep a leading U+FEFF as payload.
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -143,8 +147,10 @@ function utf8(s: Uint8Array): string {
   }
 }
 
-const toBytes = (d: Uint8Array | string): Uint8Array => (typeof d === "string" ? utf8Encoder.encode(d) : d);
-const toText = (d: Uint8Array | string): string => (typeof d === "string" ? d : utf8(d));
+/** The UTF-8 bytes of s, lone surrogates replaced by U+FFFD. */
+export const utf8Bytes = (s: string): Uint8Array => utf8Encoder.encode(s);
+const toBytes = (d: Uint8Array | string): Uint8Array => (typeof d == "string" ? utf8Bytes(d) : d);
+const toText = (d: Uint8Array | string): string => (typeof d == "string" ? d : utf8(d));
 
 /** Reports whether code may be sent in a CLOSE frame: 1000–1003, 1007–1014, 3000–4999. */
 export function validCloseCode(code: number): boolean {
@@ -153,28 +159,37 @@ export function validCloseCode(code: number): boolean {
 
 // ---- uvarint ----
 
-function uvarintLen(v: number): number {
-  let n = 1;
-  for (; v >= 128; n++) v = Math.floor(v / 128);
-  return n;
+// The minimal uvarint of v, as bytes.
+function uv(v: number): number[] {
+  const a = [];
+  for (; v >= 128; v = Math.floor(v / 128)) a.push((v % 128) | 128);
+  a.push(v);
+  return a;
 }
 
-function putUvarint(out: Uint8Array, at: number, v: number): number {
-  for (; v >= 128; v = Math.floor(v / 128)) out[at++] = (v % 128) | 128;
-  out[at++] = v;
-  return at;
+// The concatenation of parts, in a new Uint8Array (with a plain ArrayBuffer).
+function cat(parts: ArrayLike<number>[]): Uint8Array<ArrayBuffer> {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
 }
 
 // Decodes the minimal uvarint (≤ 8 bytes, ≤ MAX_SAFE) at buf[at..end), returning -1 when
-// the input ends inside it. Its size is uvarintLen of the value, since it is minimal.
+// the input ends inside it. Its size is uv(value).length, since it is minimal.
 function uvarint(buf: Uint8Array, at: number, end: number): number {
   let v = 0;
   for (let i = 0, scale = 1; at + i < end; i++, scale *= 128) {
     const b = buf[at + i] as number;
-    if (i === 7 && b >= 128) throw malformed("uvarint too long");
+    if (i == 7 && b >= 128) throw malformed();
     v += (b & 127) * scale; // exact below 2^53; past it, still > MAX_SAFE
     if (b < 128) {
-      if ((b === 0 && i > 0) || v > MAX_SAFE) throw malformed("bad uvarint");
+      if ((b == 0 && i > 0) || v >= 2 ** 53) throw malformed();
       return v;
     }
   }
@@ -188,38 +203,13 @@ function uvarint(buf: Uint8Array, at: number, end: number): number {
  * go to fetch, XMLHttpRequest.send and WebSocket.send as it is.
  */
 export function encodeBatch(frames: readonly OutFrame[]): Uint8Array<ArrayBuffer> {
-  const payloads: Uint8Array[] = [];
-  const bodies: number[] = [];
-  let total = 0;
-  for (const f of frames) {
-    const p = f.type === ACK || (f.type === CLOSE && !f.code) ? EMPTY : toBytes(f.data);
-    const n =
-      f.type === TEXT || f.type === BINARY
-        ? uvarintLen(f.seq) + p.length
-        : f.type === ACK
-          ? uvarintLen(f.seq)
-          : f.type === CLOSE && f.code
-            ? 2 + p.length
-            : p.length;
-    payloads.push(p);
-    bodies.push(n);
-    total += 1 + uvarintLen(n) + n;
+  const parts: ArrayLike<number>[] = [];
+  for (const { type, seq, code, data } of frames) {
+    const p = type == ACK || (type == CLOSE && !code) ? EMPTY : toBytes(data);
+    const h = type == TEXT || type == BINARY || type == ACK ? uv(seq) : type == CLOSE && code ? [code >> 8, code & 255] : [];
+    parts.push([type, ...uv(h.length + p.length), ...h], p);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  frames.forEach((f, i) => {
-    out[at++] = f.type;
-    at = putUvarint(out, at, bodies[i] as number);
-    if (f.type === TEXT || f.type === BINARY || f.type === ACK) at = putUvarint(out, at, f.seq);
-    else if (f.type === CLOSE && f.code) {
-      out[at++] = f.code >> 8;
-      out[at++] = f.code & 255;
-    }
-    const p = payloads[i] as Uint8Array;
-    out.set(p, at);
-    at += p.length;
-  });
-  return out;
+  return cat(parts);
 }
 
 /** Encodes one frame in the binary form. */
@@ -230,47 +220,43 @@ export const encodeFrame = (f: OutFrame): Uint8Array<ArrayBuffer> => encodeBatch
 // even its header is incomplete.
 function readFrame(buf: Uint8Array, at: number, fn: (f: Frame) => void): number {
   const end = buf.length;
-  if (at >= end) return -(end + 1);
+  // At the end of buf, type is undefined and the length below reads as incomplete.
   const type = buf[at] as number;
-  if (type > CLOSE) throw malformed("bad frame type");
+  if (type > CLOSE) throw malformed();
   const length = uvarint(buf, at + 1, end);
   if (length < 0) return -(end + 1);
   // Reject a length no body of this type can have at once, without waiting for the body.
   if (
-    type === TEXT || type === BINARY
+    type == TEXT || type == BINARY
       ? !length
-      : type === ACK
+      : type == ACK
         ? !length || length > 8
-        : type === PING || type === PONG
+        : type == PING || type == PONG
           ? length > MAX_CONTROL_PAYLOAD
-          : type === CLOSE && (length === 1 || length > 2 + MAX_REASON_BYTES)
+          : type == CLOSE && (length == 1 || length > 2 + MAX_REASON_BYTES)
   ) {
-    throw malformed("bad length");
+    throw malformed();
   }
-  const start = at + 1 + uvarintLen(length);
+  const start = at + 1 + uv(length).length;
   const stop = start + length;
   if (stop > end) return -stop;
   let seq = 0;
   let code = 0;
   let body = buf.subarray(start, stop);
-  if (type === TEXT || type === BINARY || type === ACK) {
+  if (type == TEXT || type == BINARY || type == ACK) {
     seq = uvarint(buf, start, stop);
-    if (seq < 0) throw malformed("bad uvarint");
-    body = buf.subarray(start + uvarintLen(seq), stop);
-    if (type === ACK) {
-      if (body.length) throw malformed("bad ACK");
+    if (seq < 0) throw malformed();
+    body = buf.subarray(start + uv(seq).length, stop);
+    if (type == ACK) {
+      if (body.length) throw malformed();
       body = EMPTY;
-    } else if (!seq) throw malformed("seq 0");
-  } else if (type === CLOSE && length) {
+    } else if (!seq) throw malformed();
+  } else if (type == CLOSE && length) {
     code = ((body[0] as number) << 8) | (body[1] as number);
     body = body.subarray(2);
-    if (!validCloseCode(code)) throw malformed("bad close code");
+    if (!validCloseCode(code)) throw malformed();
   }
-  fn(
-    type === TEXT || type === OPEN || type === CLOSE
-      ? { type, seq, code, data: utf8(body) }
-      : { type: type as BytesFrame["type"], seq, code, data: body },
-  );
+  fn(frame(type, type == TEXT || type == OPEN || type == CLOSE ? utf8(body) : body, seq, code));
   return stop;
 }
 
@@ -283,7 +269,7 @@ function readFrame(buf: Uint8Array, at: number, fn: (f: Frame) => void): number 
 export function decodeBatch(buf: Uint8Array, fn: (f: Frame) => void): void {
   for (let at = 0; at < buf.length; ) {
     at = readFrame(buf, at, fn);
-    if (at < 0) throw malformed("truncated batch");
+    if (at < 0) throw malformed();
   }
 }
 
@@ -293,50 +279,41 @@ export function decodeBatch(buf: Uint8Array, fn: (f: Frame) => void): void {
  * error, from the input or from fn, the decoder must not be used again. Chunks must not
  * be modified after push: frame data may alias them.
  */
-export class Decoder {
-  private parts: Uint8Array[] = [];
-  private size = 0;
-  private need = 1;
-
+export interface Decoder {
   /** Bytes received that do not yet form a complete frame. */
-  get pending(): number {
-    return this.size;
-  }
-
+  readonly pending: number;
   /** Adds a chunk. Throws a WireError ("malformed" or "utf8") at the first bad frame. */
-  push(chunk: Uint8Array, fn: (f: Frame) => void): void {
-    if (!chunk.length) return;
-    this.parts.push(chunk);
-    this.size += chunk.length;
-    if (this.size < this.need) return; // still inside the frame being collected
-    let buf = chunk;
-    if (this.parts.length > 1) {
-      buf = new Uint8Array(this.size);
-      let at = 0;
-      for (const p of this.parts) {
-        buf.set(p, at);
-        at += p.length;
-      }
-    }
-    let at = 0;
-    for (;;) {
-      const next = readFrame(buf, at, fn);
-      if (next < 0) {
-        this.need = -next - at;
-        break;
-      }
-      at = next;
-    }
-    const rest = buf.length - at;
-    this.parts = rest ? [buf.slice(at)] : [];
-    this.size = rest;
-  }
-
+  push(chunk: Uint8Array, fn: (f: Frame) => void): void;
   /** Ends the input. Throws a WireError "truncated" if it ended inside a frame. */
-  end(): void {
-    if (this.size) throw new WireError("truncated", "truncated frame");
-  }
+  end(): void;
 }
+
+/** A new streaming Decoder. */
+export const decoder = (): Decoder => {
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  let need = 1; // the bytes that complete the frame being collected
+  return {
+    get pending() {
+      return size;
+    },
+    push(chunk, fn) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size < need) return; // still inside the frame being collected
+      const buf = cat(parts); // a copy: the rest kept below does not alias the caller's chunk
+      let at = 0;
+      let next;
+      while ((next = readFrame(buf, at, fn)) >= 0) at = next;
+      need = -next - at;
+      size = buf.length - at;
+      parts = [buf.subarray(at)];
+    },
+    end() {
+      if (size) throw new WireError("truncated");
+    },
+  };
+};
 
 // ---- text form ----
 
@@ -346,16 +323,17 @@ function base64(b: Uint8Array): string {
   return btoa(s);
 }
 
-// Strict RFC 4648 §4 base64: standard alphabet, padding required, padding bits zero (the
-// character before the padding leaves no bits set).
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$/;
-
+// Strict RFC 4648 §4 base64 (standard alphabet, padding required, padding bits zero):
+// exactly the strings that btoa gives back from what atob makes of them.
 function unbase64(s: string): Uint8Array {
-  if (!BASE64.test(s)) throw malformed("bad base64");
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  let bin: string | undefined;
+  try {
+    bin = atob(s);
+  } catch {
+    // reported below
+  }
+  if (bin == null || btoa(bin) != s) throw malformed();
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
 const jsonEscapes: Record<string, string> = { '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
@@ -372,43 +350,44 @@ function jsonString(s: string): string {
   );
 }
 
-// One valid piece of a JSON string body: a run of plain characters, a raw surrogate pair,
-// a simple escape, an escaped surrogate pair, or a \u escape of a non-surrogate.
-const JSON_PIECE =
-  /[^"\\\x00-\x1f\ud800-\udfff]+|[\ud800-\udbff][\udc00-\udfff]|\\["\\/bfnrt]|\\u(?:[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F]|(?![dD][89a-fA-F])[0-9a-fA-F]{2})[0-9a-fA-F]{2}/y;
+// Reports whether s has an unpaired UTF-16 surrogate, which UTF-8 cannot encode.
+const unpaired = (s: string): boolean => /[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""));
+
+// The longest run of valid pieces of a JSON string body: plain characters, raw surrogate
+// pairs, simple escapes and \u escapes (pairing of escaped surrogates not checked).
+const JSON_PIECES = /(?:[^"\\\x00-\x1f\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff]|\\["\\/bfnrt]|\\u[\da-fA-F]{4})*/y;
 
 // Parses exactly one JSON string (RFC 8259), with no whitespace around it.
 // The first bad piece decides the error, as in Go's left-to-right parser: an unpaired
-// surrogate, raw or escaped, is invalid UTF-8; anything else is malformed.
+// surrogate, raw or escaped, is invalid UTF-8; anything else is malformed. (The valid
+// run before the first bad piece is decoded: an unpaired surrogate in it, or a raw one
+// right after it, came first.)
 function parseJSONString(src: string): string {
   const n = src.length - 1;
-  if (n < 1 || src[0] !== '"' || src[n] !== '"') throw malformed("bad JSON string");
-  const body = src.slice(1, n);
-  let i = 0;
-  JSON_PIECE.lastIndex = 0;
-  while (i < body.length && JSON_PIECE.test(body)) i = JSON_PIECE.lastIndex;
-  if (i < body.length) {
-    throw /^(?:\\u[0-9a-fA-F]{4}|[\ud800-\udfff])/.test(body.slice(i, i + 6)) ? badUTF8() : malformed("bad JSON string");
-  }
-  return JSON.parse(src) as string;
+  if (n < 1 || src[0] != '"' || src[n] != '"') throw malformed();
+  JSON_PIECES.lastIndex = 1;
+  JSON_PIECES.test(src);
+  const i = JSON_PIECES.lastIndex;
+  const s = JSON.parse(src.slice(0, i) + '"') as string;
+  if (unpaired(s) || /^[\ud800-\udfff]/.test(src.slice(i))) throw badUTF8();
+  if (i != n) throw malformed();
+  return s;
 }
 
 // Parses a protocol decimal: ASCII digits, no sign, no leading zeros, at most MAX_SAFE.
 function parseCount(s: string): number {
   const v = Number(s);
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(s) || v > MAX_SAFE) throw malformed("bad number");
+  if (!/^(0|[1-9]\d{0,15})$/.test(s) || v >= 2 ** 53) throw malformed();
   return v;
 }
 
 // Splits "<count>:<rest>" at the first ':'.
 function splitCount(s: string): [number, string] {
   const i = s.indexOf(":");
-  if (i < 0) throw malformed("bad line");
+  if (i < 0) throw malformed();
   return [parseCount(s.slice(0, i)), s.slice(i + 1)];
 }
 
-// Reports whether s has an unpaired UTF-16 surrogate, which UTF-8 cannot encode.
-const unpaired = (s: string): boolean => /[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""));
 
 /**
  * Encodes one frame in the text form: one line, without its LF. A PAD frame becomes a
@@ -428,7 +407,7 @@ export function encodeLine(f: OutFrame): string {
       return "a" + f.seq;
     case PING:
     case PONG:
-      return (f.type === PING ? "p" : "q") + base64(toBytes(f.data));
+      return (f.type == PING ? "p" : "q") + base64(toBytes(f.data));
     case CLOSE:
       return f.code ? "c" + f.code + ":" + jsonString(toText(f.data)) : "c";
   }
@@ -443,40 +422,40 @@ export const encodeTextBody = (frames: readonly OutFrame[]): string => frames.ma
  * A PAD frame's data is the line's UTF-8 bytes.
  */
 export function decodeLine(line: string): Frame {
-  if (/[\r\n]/.test(line)) throw malformed("bad line");
-  if (!line || line[0] === " ") return { type: PAD, seq: 0, code: 0, data: utf8Encoder.encode(line) };
+  if (/[\r\n]/.test(line)) throw malformed();
+  if (!line || line[0] == " ") return frame(PAD, utf8Bytes(line));
   const rest = line.slice(1);
   switch (line[0]) {
     case "o":
       if (unpaired(rest)) throw badUTF8();
-      return { type: OPEN, seq: 0, code: 0, data: rest };
+      return frame(OPEN, rest);
     case "t":
     case "b": {
       const [seq, payload] = splitCount(rest);
-      if (!seq) throw malformed("seq 0");
-      return line[0] === "t"
-        ? { type: TEXT, seq, code: 0, data: parseJSONString(payload) }
-        : { type: BINARY, seq, code: 0, data: unbase64(payload) };
+      if (!seq) throw malformed();
+      return line[0] == "t"
+        ? frame(TEXT, parseJSONString(payload), seq)
+        : frame(BINARY, unbase64(payload), seq);
     }
     case "a":
-      return { type: ACK, seq: parseCount(rest), code: 0, data: EMPTY };
+      return frame(ACK, EMPTY, parseCount(rest));
     case "p":
     case "q": {
       const data = unbase64(rest);
-      if (data.length > MAX_CONTROL_PAYLOAD) throw malformed("bad length");
-      return { type: line[0] === "p" ? PING : PONG, seq: 0, code: 0, data };
+      if (data.length > MAX_CONTROL_PAYLOAD) throw malformed();
+      return frame(line[0] == "p" ? PING : PONG, data);
     }
     case "c": {
-      if (!rest) return { type: CLOSE, seq: 0, code: 0, data: "" };
+      if (!rest) return frame(CLOSE, "");
       const [code, json] = splitCount(rest);
-      if (code > 0xffff) throw malformed("bad close code");
+      if (code > 0xffff) throw malformed();
       const reason = parseJSONString(json);
-      if (!validCloseCode(code)) throw malformed("bad close code");
-      if (utf8Encoder.encode(reason).length > MAX_REASON_BYTES) throw malformed("bad length");
-      return { type: CLOSE, seq: 0, code, data: reason };
+      if (!validCloseCode(code)) throw malformed();
+      if (utf8Bytes(reason).length > MAX_REASON_BYTES) throw malformed();
+      return frame(CLOSE, reason, 0, code);
     }
   }
-  throw malformed("bad line");
+  throw malformed();
 }
 
 /**
@@ -553,20 +532,20 @@ export function parseOpen(json: string): Open {
   try {
     raw = JSON.parse(json);
   } catch {
-    throw malformed("bad OPEN");
+    throw malformed();
   }
-  if (typeof raw !== "object" || !raw || Array.isArray(raw)) throw malformed("bad OPEN");
+  if (typeof raw != "object" || !raw || Array.isArray(raw)) throw malformed();
   const o: Open = { ...openDefaults };
   const src = raw as Record<string, unknown>;
   for (const k of Object.keys(openDefaults) as (keyof Open)[]) {
     const v = src[k];
-    if (v === null || v === undefined) continue;
+    if (v == null || v == undefined) continue;
     const want = typeof openDefaults[k];
-    if (typeof v !== want || (want === "number" && !Number.isSafeInteger(v)) || (k === "ack" && (v as number) < 0)) {
-      throw malformed("bad OPEN " + k);
+    if (typeof v != want || (want == "number" && !Number.isSafeInteger(v)) || (k == "ack" && (v as number) < 0)) {
+      throw malformed();
     }
     (o as unknown as Record<string, unknown>)[k] = v;
   }
-  if (o.v !== VERSION || !o.sid || !o.token) throw malformed("bad OPEN");
+  if (o.v != VERSION || !o.sid || !o.token) throw malformed();
   return o;
 }

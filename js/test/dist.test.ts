@@ -21,6 +21,7 @@ function load(globals: Record<string, unknown>, attrs?: Record<string, string>):
   const logs: unknown[][] = [];
   const ctx: Record<string, unknown> = {
     EventTarget,
+    AbortController,
     Event,
     MessageEvent,
     DOMException,
@@ -35,7 +36,7 @@ function load(globals: Record<string, unknown>, attrs?: Record<string, string>):
     logs,
     ...globals,
   };
-  if (attrs) ctx.document = { baseURI: "http://page.example/", currentScript: { getAttribute: (n: string) => attrs[n] ?? null } };
+  if (attrs) ctx.document = { baseURI: "http://page.example/", currentScript: { getAttribute: (n: string) => attrs[n] ?? null }, addEventListener() {} };
   vm.runInNewContext(iife, ctx);
   return ctx;
 }

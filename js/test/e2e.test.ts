@@ -254,10 +254,11 @@ describe("selection", () => {
     }
   });
 
-  test("a carrier silent past 2 × ping + 5 s is declared dead: error, then close 1006", opts, async () => {
+  // With retries 0 a lost carrier ends the session (the resume itself: resume.test.ts).
+  test("a carrier silent past 2 × ping + 5 s is declared dead: with retries 0, error, then close 1006", opts, async () => {
     const srv = await startServer("-websocket=silent");
     try {
-      const c = new Client(srv.url, undefined, { transports: ["websocket"] });
+      const c = new Client(srv.url, undefined, { transports: ["websocket"], retries: 0 });
       await c.opened();
       const end = await c.ended();
       assert.deepEqual(

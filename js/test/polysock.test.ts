@@ -52,7 +52,7 @@ describe("constructor", () => {
     assert.equal(new PolySock("http://h.example/rt?a=1", [], none).url, "ws://h.example/rt?a=1");
     assert.equal(new PolySock("https://h.example/rt", [], none).url, "wss://h.example/rt");
     assert.equal(new PolySock(new URL("wss://h.example/rt"), [], none).url, "wss://h.example/rt");
-    g.document = { baseURI: "https://app.example/page/index.html" };
+    g.document = { baseURI: "https://app.example/page/index.html", addEventListener() {} };
     assert.equal(new PolySock("../rt", [], none).url, "wss://app.example/rt");
   });
 

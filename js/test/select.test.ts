@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 
-import { ALL, isAnswer, plan, recall, remember, timeoutFor, type Memory } from "../src/select.js";
+import { ALL, backoff, isAnswer, plan, recall, remember, timeoutFor, type Memory } from "../src/select.js";
 
 const every = () => true;
 
@@ -47,7 +47,7 @@ test("timeoutFor: the base until a connect time is known, then 4× it within 1�
 
 test("isAnswer: the server's refusals end the attempts, transport failures do not", () => {
   for (const code of [1008, 1009, 1011, 1012, 1013, 4000, 4001, 4002, 4004, 4006, 4008, 4099]) assert.ok(isAnswer(code), String(code));
-  for (const code of [0, 1000, 1001, 1002, 1003, 1005, 1006, 1007, 1010, 1014, 1015, 3000, 4100, 4999]) assert.ok(!isAnswer(code), String(code));
+  for (const code of [0, 1000, 1001, 1002, 1003, 1005, 1006, 1007, 1010, 1014, 1015, 3000, 4005, 4100, 4999]) assert.ok(!isAnswer(code), String(code));
 });
 
 describe("memory", () => {
@@ -101,4 +101,22 @@ describe("memory", () => {
     remember("o", { t: "poll", rtt: 1, exp: 9e15 });
     assert.equal(recall("o", 0), undefined);
   });
+});
+
+// The documented backoff of the first attempt: up to 500 ms.
+const BACKOFF_BASE = 500;
+
+test("backoff: full jitter, uniformly up to BACKOFF_BASE × 2^n, capped", () => {
+  assert.equal(backoff(0, 10000, 0), 0, "the smallest draw waits nothing");
+  assert.equal(backoff(0, 10000, 0.5), BACKOFF_BASE / 2);
+  assert.equal(backoff(3, 10000, 0.5), (BACKOFF_BASE * 8) / 2, "doubles with each attempt");
+  assert.equal(backoff(30, 10000, 0.999), 9990, "the cap bounds it");
+  assert.equal(backoff(2, 700, 1), 700, "a cap below the exponential wins");
+  // Real draws stay within [0, bound) and spread over it (not a constant).
+  for (const n of [0, 1, 4, 10]) {
+    const bound = Math.min(10000, BACKOFF_BASE * 2 ** n);
+    const draws = Array.from({ length: 200 }, () => backoff(n, 10000));
+    assert.ok(draws.every((d) => d >= 0 && d < bound), "within [0, " + bound + ")");
+    assert.ok(Math.min(...draws) < bound / 4 && Math.max(...draws) > (bound * 3) / 4, "jittered over the range");
+  }
 });

@@ -2,27 +2,33 @@
 // interface (Carrier), and the HTTP request of the stream, poll and POST (fetch, or
 // XMLHttpRequest where fetch cannot stream), with the error answers of PROTOCOL.md 9.1.
 
-import type { Session } from "../session.js";
-import { Decoder, HEADER_CLOSE, WireError, decodeBatch, decodeLine, type Frame } from "../wire.js";
+import type { PolySock } from "../polysock.js";
+import { decoder, HEADER_CLOSE, WireError, decodeBatch, decodeLine, type Frame } from "../wire.js";
 
-/** The owner of a carrier. A stopped carrier calls none of these. */
+/**
+ * The owner of a carrier: each carrier gets its own Link, so the owner knows which
+ * carrier called (the current one, a background probe, or a stale one it ignores). A
+ * stopped carrier calls none of these.
+ */
 export interface Link {
-  /** The URL of a request: ps_t t and ps_e e for a GET, none for a POST. */
-  _url(t?: string, e?: string): string;
   /** An inbound frame, in order. */
   _frame(f: Frame): void;
-  /** Anything was heard from the server (a frame or an HTTP answer). */
-  _heard(): void;
   /**
    * The carrier cannot go on. code: the server's close code (its answer, with reason), a
    * WebSocket's close code, a decoding error's (1002, 1007), or 0 for a transport failure.
    * Before the session opened, only the server's answers (select.isAnswer) end it.
    */
   _fail(code: number, reason: string): void;
-  /** The session, whose batches the carrier sends (_take, _written, _rewind). */
-  readonly _s: Session;
-  /** Largest batch the server accepts, from OPEN. */
-  readonly _max: number;
+  /**
+   * The owner. Carriers call, on any Link: _url(t, e), the URL of a request (ps_t t and
+   * ps_e e for a GET, none for a POST); _heard(), anything was heard from the server (a
+   * frame or an HTTP answer); _take, _written and _rewind for the session's batches; and
+   * read _prb: while a WebSocket probe is pending, a carrier makes no other carrier
+   * request (the next poll, a recycled stream), since the server would take it as a
+   * newer carrier and replace the probe; the carrier fails instead (code 0). _peer: the
+   * server closed the session.
+   */
+  readonly _s: PolySock;
 }
 
 /** A carrier of the session: one transport's requests or connection. */
@@ -40,7 +46,7 @@ export type Failure = [code: number, reason: string];
 
 /** Decides a non-200 answer: the server's X-PolySock-Close, or a transport failure. */
 export const failure = (status: number, header: string | null, body: string): Failure => {
-  const code = +(header || 0);
+  const code = +header!; // null: 0
   return code ? [code, body.replace(/^\d+ |\n$/g, "")] : [0, "HTTP " + status];
 };
 
@@ -62,7 +68,7 @@ export function guard(l: Link, fn: () => void): boolean {
 const dec = new TextDecoder();
 const BIN = "application/octet-stream";
 /** Whether fetch can stream response bodies here; XMLHttpRequest is used where not. */
-export const FETCH = typeof fetch == "function" && typeof ReadableStream == "function";
+export const FETCH = !!((globalThis as Partial<typeof globalThis>).fetch && globalThis.ReadableStream);
 
 /**
  * Performs one request: a GET (body null) or a POST of a binary batch. The response's
@@ -81,17 +87,16 @@ export function http(
   text?: boolean,
 ): () => void {
   let live = true;
-  const data = body as Uint8Array<ArrayBuffer> | null; // encodeBatch allocates plain ArrayBuffers
   const method = body ? "POST" : "GET";
   const f = (fr: Frame) => live && frame(fr);
   const fin = (fl: Failure | null) => live && end(fl);
   if (FETCH && !text) {
     const ctl = new AbortController();
-    fetch(url, { method, body: data, headers: body ? { "Content-Type": BIN } : {}, credentials: "include", cache: "no-store", signal: ctl.signal })
+    fetch(url, { method, body: body as Uint8Array<ArrayBuffer> | null, headers: body ? { "Content-Type": BIN } : {}, credentials: "include", signal: ctl.signal })
       .then(async (r) => {
         if (r.status != 200) return fin(failure(r.status, r.headers.get(HEADER_CLOSE), await r.text()));
         const rd = r.body!.getReader();
-        const d = new Decoder();
+        const d = decoder();
         for (let c; !(c = await rd.read()).done; ) if (!guard(l, () => d.push(c.value, f))) return rd.cancel();
         if (guard(l, () => d.end())) fin(null);
       })
@@ -122,8 +127,8 @@ export function http(
     )
       fin(null);
   };
-  x.onerror = () => fin([0, "XHR failed"]);
-  x.send(data);
+  x.onerror = () => fin([0, "xhr"]);
+  x.send(body as Uint8Array<ArrayBuffer> | null); // encodeBatch allocates plain ArrayBuffers
   return () => {
     live = false;
     x.abort();

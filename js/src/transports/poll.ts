@@ -4,27 +4,7 @@
 // nothing more can come: polling stops while the answer goes out.
 
 import { http, type Carrier, type Link } from "./carrier.js";
-import { sender } from "./post.js";
+import { held } from "./post.js";
 
 /** Opens a poll carrier. */
-export function poll(l: Link): Carrier {
-  const post = sender(l);
-  let abort = () => {};
-  const next = () => {
-    abort = http(l, l._url("poll", "bin"), null, (f) => l._frame(f), (f) => {
-      if (f) l._fail(...f);
-      else if (!l._s._peer) {
-        l._heard();
-        next();
-      }
-    });
-  };
-  next();
-  return {
-    _flush: post._flush,
-    _stop() {
-      abort();
-      post._stop();
-    },
-  };
-}
+export const poll = (l: Link): Carrier => held(l, (frame, end) => http(l, l._s._url("poll", "bin"), null, frame, end), true);

@@ -1,13 +1,10 @@
 // The client→server half of the HTTP transports (PROTOCOL.md 8.4): one POST in flight,
 // carrying every frame due as one binary batch; the answer's ACK trims the replay buffer.
 // A POST that fails without an answer from the server is retried from the last ACK + 1,
-// after a growing pause, up to RETRIES times.
+// after a growing pause, up to 3 times in a row; then the carrier is given up.
 
-import { encodeBatch } from "../wire.js";
-import { http, type Carrier, type Link } from "./carrier.js";
-
-/** How many times in a row a POST may fail before the carrier is given up. */
-export const RETRIES = 3;
+import { encodeBatch, type Frame } from "../wire.js";
+import { http, type Carrier, type Failure, type Link } from "./carrier.js";
 
 /** Creates the POST sender of a stream or poll carrier. */
 export function sender(l: Link): Carrier {
@@ -17,17 +14,17 @@ export function sender(l: Link): Carrier {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
     if (busy) return;
-    const b = l._s._take(l._max);
+    const b = l._s._take();
     if (!b.length) return;
     busy = true;
-    abort = http(l, l._url(), encodeBatch(b), (f) => l._frame(f), (f) => {
+    abort = http(l, l._s._url(), encodeBatch(b), l._frame, (f) => {
       if (!f) {
         busy = false;
         tries = 0;
-        l._heard();
+        l._s._heard();
         l._s._written();
         flush();
-      } else if (f[0] || ++tries > RETRIES) l._fail(...f);
+      } else if (f[0] || ++tries > 3) l._fail(...f); // 3 retries
       else {
         l._s._rewind();
         timer = setTimeout(() => {
@@ -43,6 +40,39 @@ export function sender(l: Link): Carrier {
       clearTimeout(timer);
       abort();
       busy = true;
+    },
+  };
+}
+
+/**
+ * Opens an HTTP carrier: the server→client GETs made by start (which returns their abort
+ * function) one after another, and the POST sender. A GET that ends without failing is
+ * followed by the next, unless the server closed the session or a probe is pending; a
+ * stream's GET (empty false) must have delivered a frame other than PAD for that.
+ */
+export function held(l: Link, start: (frame: (f: Frame) => void, end: (f: Failure | null) => void) => () => void, empty: boolean): Carrier {
+  const post = sender(l);
+  let live = true;
+  let got = empty;
+  let abort = () => {};
+  const frame = (f: Frame) => {
+    if (live) {
+      got ||= f.type > 0; // anything but PAD
+      l._frame(f);
+    }
+  };
+  const end = (f: Failure | null) => live && !l._s._peer && (f ? l._fail(...f) : got && (l._s._heard(), !l._s._prb) ? open() : l._fail(0, "ended"));
+  const open = () => {
+    got = empty;
+    abort = start(frame, end);
+  };
+  open();
+  return {
+    _flush: post._flush,
+    _stop() {
+      live = false;
+      abort();
+      post._stop();
     },
   };
 }

@@ -7,7 +7,7 @@
 
 import { decodeLine, type Frame } from "../wire.js";
 import { FETCH, guard, http, type Carrier, type Failure, type Link } from "./carrier.js";
-import { sender } from "./post.js";
+import { held } from "./post.js";
 
 /** How a stream is read. */
 export type StreamKind = "fetch" | "eventsource" | "xhr";
@@ -18,7 +18,7 @@ export const streamKind = (): StreamKind | "" =>
 
 // Reads one SSE response: each event is one batch, one frame per line.
 function eventsource(l: Link, frame: (f: Frame) => void, end: (f: Failure | null) => void): () => void {
-  const es = new EventSource(l._url("stream", "sse"), { withCredentials: true });
+  const es = new EventSource(l._s._url("stream", "sse"), { withCredentials: true });
   es.onmessage = (e: MessageEvent<string>) => guard(l, () => e.data.split("\n").forEach((s) => frame(decodeLine(s))));
   // EventSource would reconnect with the same URL: end it, the carrier goes on or fails.
   es.onerror = () => {
@@ -29,32 +29,12 @@ function eventsource(l: Link, frame: (f: Frame) => void, end: (f: Failure | null
 }
 
 /** Opens a stream carrier read the given way. */
-export function stream(l: Link, kind: StreamKind): Carrier {
-  const post = sender(l);
-  let live = true;
-  let got = false;
-  let abort = () => {};
-  const frame = (f: Frame) => {
-    if (live) {
-      got ||= f.type > 0; // anything but PAD
-      l._frame(f);
-    }
-  };
-  const end = (f: Failure | null) => live && !l._s._peer && (f ? l._fail(...f) : got ? open() : l._fail(0, "stream ended"));
-  const open = () => {
-    got = false;
-    abort =
+export const stream = (l: Link, kind: StreamKind): Carrier =>
+  held(
+    l,
+    (frame, end) =>
       kind == "eventsource"
         ? eventsource(l, frame, end)
-        : http(l, l._url("stream", kind == "xhr" ? "text" : "bin"), null, frame, end, kind == "xhr");
-  };
-  open();
-  return {
-    _flush: post._flush,
-    _stop() {
-      live = false;
-      abort();
-      post._stop();
-    },
-  };
-}
+        : http(l, l._s._url("stream", kind == "xhr" ? "text" : "bin"), null, frame, end, kind == "xhr"),
+    false,
+  );

@@ -14,6 +14,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -28,12 +30,13 @@ func main() {
 	ping := flag.Duration("ping", 0, "heartbeat interval (0: the server default)")
 	streamMax := flag.Int64("stream-max", 0, "stream bytes before recycling (0: the server default)")
 	hold := flag.Duration("hold", 0, "poll hold time (0: the server default)")
-	wsMode := flag.String("websocket", "ok", "ok, refuse, hang, kill, close:<code> or silent")
-	streamMode := flag.String("stream", "ok", "ok or hang")
+	resume := flag.Duration("resume", 0, "resume window (0: the server default)")
+	flag.Func("websocket", "ok, refuse, hang, kill, close:<code>, silent or flap", func(v string) error { wsMode.Store(v); return nil })
+	flag.Func("stream", "ok or hang", func(v string) error { streamMode.Store(v); return nil })
 	verbose := flag.Bool("v", false, "log to stderr")
 	flag.Parse()
 
-	opts := &server.Options{PingInterval: *ping, StreamMaxBytes: *streamMax, PollHold: *hold}
+	opts := &server.Options{PingInterval: *ping, StreamMaxBytes: *streamMax, PollHold: *hold, ResumeWindow: *resume}
 	if *protocols != "" {
 		opts.Subprotocols = strings.Split(*protocols, ",")
 	}
@@ -50,7 +53,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
 	}
-	hs := &http.Server{Handler: hostile(mux, *wsMode, *streamMode), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: hostile(mux), ReadHeaderTimeout: 10 * time.Second, ConnState: conns.state}
 	go func() { _ = hs.Serve(ln) }()
 	fmt.Printf("listening http://%s/rt\n", ln.Addr())
 
@@ -62,10 +65,84 @@ func main() {
 	_ = hs.Shutdown(ctx)
 }
 
-// hostile wraps next with the network failures the flags ask for.
-func hostile(next http.Handler, wsMode, streamMode string) http.Handler {
+// The network failures asked for by the flags or the mode command.
+var wsMode, streamMode atomic.Value
+
+func init() {
+	wsMode.Store("ok")
+	streamMode.Store("ok")
+}
+
+// registry tracks the server's live connections by remote address, each with the session
+// its last request belonged to, so that the cut command can drop them.
+type registry struct {
+	mu  sync.Mutex
+	all map[string]*tracked
+}
+
+type tracked struct {
+	conn net.Conn
+	sid  string
+}
+
+var conns = &registry{all: map[string]*tracked{}}
+
+// state is the http.Server's ConnState hook. Hijacked connections (WebSockets) stay in
+// the registry until they close, which the server no longer reports: closing one twice is
+// harmless and the test server lives as long as one test file.
+func (g *registry) state(c net.Conn, s http.ConnState) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch s {
+	case http.StateNew:
+		g.all[c.RemoteAddr().String()] = &tracked{conn: c}
+	case http.StateClosed:
+		delete(g.all, c.RemoteAddr().String())
+	}
+}
+
+// label records that the connection from addr carries session sid.
+func (g *registry) label(addr, sid string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if t := g.all[addr]; t != nil {
+		t.sid = sid
+	}
+}
+
+// conn returns the connection from addr, or nil.
+func (g *registry) conn(addr string) net.Conn {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if t := g.all[addr]; t != nil {
+		return t.conn
+	}
+	return nil
+}
+
+// cut closes every connection of session sid and returns how many it closed.
+func (g *registry) cut(sid string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for addr, t := range g.all {
+		if t.sid == sid {
+			_ = t.conn.Close()
+			delete(g.all, addr)
+			n++
+		}
+	}
+	return n
+}
+
+// hostile wraps next with the network failures the modes ask for.
+func hostile(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sid := r.URL.Query().Get("ps_sid"); sid != "" {
+			conns.label(r.RemoteAddr, sid)
+		}
 		upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+		wsMode, streamMode := wsMode.Load().(string), streamMode.Load().(string)
 		switch {
 		case upgrade && wsMode == "refuse":
 			http.Error(w, "no WebSocket here", http.StatusForbidden)
@@ -102,6 +179,11 @@ func hostile(next http.Handler, wsMode, streamMode string) http.Handler {
 					return
 				}
 			}
+		case upgrade && wsMode == "flap":
+			if c := conns.conn(r.RemoteAddr); c != nil {
+				time.AfterFunc(300*time.Millisecond, func() { _ = c.Close() })
+			}
+			next.ServeHTTP(w, r)
 		case (upgrade && wsMode == "hang") || (streamMode == "hang" && r.Method == http.MethodGet && r.URL.Query().Get("ps_t") == "stream"):
 			<-r.Context().Done()
 		default:
@@ -113,6 +195,7 @@ func hostile(next http.Handler, wsMode, streamMode string) http.Handler {
 // app echoes each message and runs the commands.
 func app(s *server.Session) {
 	ctx := s.Context()
+	conns.label(s.Request().RemoteAddr, s.ID())
 	for {
 		typ, data, err := s.Read(ctx)
 		if err != nil {
@@ -132,6 +215,16 @@ func app(s *server.Session) {
 					return
 				}
 			}
+		case typ == polysock.Text && msg == "cut":
+			conns.cut(s.ID())
+		case typ == polysock.Text && strings.HasPrefix(msg, "mode:"):
+			name, mode, _ := strings.Cut(msg[len("mode:"):], "=")
+			if name == "websocket" {
+				wsMode.Store(mode)
+			} else {
+				streamMode.Store(mode)
+			}
+			_ = s.Write(ctx, polysock.Text, []byte("ok"))
 		case typ == polysock.Text && msg == "transport":
 			_ = s.Write(ctx, polysock.Text, []byte(s.Transport()))
 		case typ == polysock.Text && msg == "protocol":
