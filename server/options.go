@@ -51,7 +51,8 @@ type Options struct {
 	// before the server drops it. The session stays resumable. Zero means 60 s.
 	IdleTimeout time.Duration
 	// ResumeWindow is how long a session without a carrier waits for the client to come
-	// back. After that it closes with 4006. Zero means 30 s.
+	// back. After that it closes with 4006. Zero means 30 s. Together with IdleTimeout it
+	// bounds the age of unacknowledged messages (PROTOCOL.md section 6, rule 7).
 	ResumeWindow time.Duration
 	// WriteTimeout bounds each write to a carrier. A carrier that cannot take a batch in
 	// time is dropped. Zero means 10 s.
