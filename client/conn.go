@@ -35,6 +35,16 @@ type Conn struct {
 	want      string        // the transport SwitchTransport asked for; "" when none
 	resumes   int           // carriers that resumed the session
 
+	// Background upgrade to WebSocket (upgrade.go).
+	probe      *probed       // a WebSocket the upgrader opened, for the reader to install
+	probeBusy  chan struct{} // closed when the probe under way ends; nil when none
+	probes     int           // probes started
+	holds      int           // times probing stopped for Options.UpgradeHold
+	holdProbes int           // probes started when the last hold began
+	deaths     int           // WebSockets in a row that failed or died early
+	holdUntil  time.Time     // no probe before
+	upFrom     string        // the transport the current WebSocket carrier upgraded from; "" when none
+
 	ctx    context.Context // done when the session ends
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the session ends, after err is set
@@ -184,6 +194,10 @@ func newConn(s *session, car carrier, fr *frameReader, e *endpoint, cfg *config)
 	c.wg.Add(2)
 	go c.readLoop()
 	go c.writeLoop()
+	if cfg.upgrades() {
+		c.wg.Add(1)
+		go c.upgradeLoop()
+	}
 	return c
 }
 
@@ -350,10 +364,14 @@ func (c *Conn) end(ce *polysock.CloseError) {
 			code = wire.CloseNormal
 		}
 		c.mu.Lock()
-		car := c.car
+		car, p := c.car, c.probe
+		c.probe = nil
 		c.mu.Unlock()
 		if car != nil {
 			car.close(code, "")
+		}
+		if p != nil {
+			p.car.close(code, "")
 		}
 		c.log.Debug("polysock: session ended", "code", ce.Code, "reason", ce.Reason, "clean", ce.WasClean)
 	})

@@ -30,8 +30,14 @@
 // moves a live session to another transport the same way, and Options.OnTransportChange
 // reports every change of transport.
 //
+// A session on "stream" or "poll" whose Options.Transports allow "websocket" probes
+// WebSocket in the background and moves onto it the same way once a probe reaches the
+// server; a failed probe leaves the current carrier untouched. After two WebSockets in a
+// row failed or died within 10 s, the Conn stays off WebSocket for Options.UpgradeHold.
+//
 // Internally a Conn has two goroutines: a reader that decodes inbound batches, answers
 // PINGs, applies ACKs and fills the bounded read queue, and a writer that drains the
 // bounded outbound queue into batches no larger than the server's maxBody, piggybacking
-// cumulative ACKs. Both end when the session ends; Close waits for them.
+// cumulative ACKs; a third, the upgrader, probes WebSocket when the session may upgrade.
+// All end when the session ends; Close waits for them.
 package client

@@ -80,11 +80,25 @@ type Options struct {
 
 	// OnTransportChange, when set, is called each time the session resumes on a carrier
 	// of another transport than the previous one (after a reconnect that fell back to
-	// another transport, or SwitchTransport), with the two transport names. It runs on
+	// another transport, SwitchTransport, or a background upgrade to WebSocket, see
+	// UpgradeHold), with the two transport names. It runs on
 	// the Conn's reader goroutine, which it holds up: it must return quickly and must not
 	// call Read, Write, Close or SwitchTransport. Nil means no notification; Transport
 	// always reports the current transport.
 	OnTransportChange func(old, new string)
+
+	// UpgradeHold governs the background upgrade to WebSocket. While the session runs on
+	// "stream" or "poll" and Transports allows "websocket", the Conn probes WebSocket in
+	// the background (1 s after the carrier opened, then with a backoff doubling up to
+	// 60 s) by resuming the session on a WebSocket carrier; a probe that fails leaves the
+	// current carrier untouched, one that succeeds moves the session onto the WebSocket
+	// with nothing lost, repeated or reordered (OnTransportChange reports it). A WebSocket
+	// that fails, or dies within 10 s of its OPEN, is an early death; a WebSocket that
+	// dies early resumes on the transport it upgraded from. After two early deaths in a
+	// row the Conn stays off WebSocket (probes nothing) for UpgradeHold. Zero means
+	// 5 minutes; a negative value disables probing. Probing is off too when resuming is
+	// (ReconnectAttempts < 0).
+	UpgradeHold time.Duration
 
 	// Logger receives debug records about the session's life (dial, open, resume, close)
 	// and warnings about protocol errors. Nil discards them.
@@ -102,6 +116,7 @@ const (
 	DefaultReconnectMin      = 250 * time.Millisecond
 	DefaultReconnectMax      = 10 * time.Second
 	DefaultReconnectAttempts = 10
+	DefaultUpgradeHold       = 5 * time.Minute
 )
 
 // config is Options after validation, with defaults filled in.
@@ -117,7 +132,8 @@ type config struct {
 	livenessGrace  time.Duration
 	reconnectMin   time.Duration
 	reconnectMax   time.Duration
-	reconnects     int // attempts per loss; < 0 disables resuming
+	reconnects     int           // attempts per loss; < 0 disables resuming
+	upgradeHold    time.Duration // < 0 disables probing WebSocket
 	onTransport    func(old, new string)
 	log            *slog.Logger
 }
@@ -140,6 +156,7 @@ func newConfig(o *Options) (*config, error) {
 		reconnectMin:   o.ReconnectMin,
 		reconnectMax:   o.ReconnectMax,
 		reconnects:     o.ReconnectAttempts,
+		upgradeHold:    o.UpgradeHold,
 		onTransport:    o.OnTransportChange,
 		log:            o.Logger,
 	}
@@ -204,6 +221,9 @@ func newConfig(o *Options) (*config, error) {
 	c.reconnectMax = max(c.reconnectMax, c.reconnectMin)
 	if c.reconnects == 0 {
 		c.reconnects = DefaultReconnectAttempts
+	}
+	if c.upgradeHold == 0 {
+		c.upgradeHold = DefaultUpgradeHold
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

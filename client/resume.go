@@ -74,6 +74,26 @@ func (c *Conn) reconnect(cause error) bool {
 		old.close(wire.CloseReplaced, "resuming on a new connection")
 	}
 	c.log.Debug("polysock: carrier lost", "transport", from, "err", cause)
+	c.wsLost(from, c.installedAt)
+	start := from // the transport of the first attempt
+	c.mu.Lock()
+	upFrom := c.upFrom
+	c.upFrom = ""
+	c.mu.Unlock()
+	if p := c.takeProbe(); p != nil {
+		// The upgrader opened a WebSocket, which replaced the lost carrier.
+		if c.install(p.car, p.fr, p.ack, from) {
+			c.mu.Lock()
+			c.upFrom = from
+			c.mu.Unlock()
+			return true
+		}
+		return false
+	}
+	if upFrom != "" && time.Since(c.installedAt) < earlyDeath {
+		// A WebSocket we upgraded to died young: go back to where it came from.
+		start = upFrom
+	}
 
 	// A carrier that died young counts as a failed attempt for the backoff, so that a
 	// connection that opens and dies at once is not retried in a tight loop.
@@ -93,7 +113,7 @@ func (c *Conn) reconnect(cause error) bool {
 				return false
 			}
 		}
-		t := c.pickTransport(from, cur, fails)
+		t := c.pickTransport(start, cur, fails)
 		if t != cur {
 			if cur != "" {
 				c.giveUpWant(cur)
@@ -129,7 +149,7 @@ func (c *Conn) reconnect(cause error) bool {
 }
 
 // pickTransport chooses the transport of the next attempt: first the one SwitchTransport
-// asked for, else the lost carrier's (from); after switchAfter failures in a row on cur,
+// asked for, else from (the lost carrier's, or the one a young WebSocket upgraded from); after switchAfter failures in a row on cur,
 // the transport after cur in Options.Transports.
 func (c *Conn) pickTransport(from, cur string, fails int) string {
 	if cur == "" {
