@@ -150,21 +150,31 @@ func frameCloseError(f *wire.Frame) *polysock.CloseError {
 	return &polysock.CloseError{Code: code, Reason: string(f.Data)}
 }
 
-// readOpen reads the frame that starts a carrier. A CLOSE there (which a server may send
-// instead of closing the WebSocket) is the server's refusal.
-func readOpen(fr *frameReader, transport string, offered []string) (*wire.Open, error) {
+// openBody reads the frame that starts a carrier (what names it in errors) and returns
+// the OPEN body. A CLOSE there (which a server may send instead of closing the
+// WebSocket) is the server's refusal, returned as an error wrapping its CloseError.
+func openBody(fr *frameReader, what string) ([]byte, error) {
 	f, err := fr.next()
 	if err != nil {
 		return nil, err
 	}
 	switch f.Type {
 	case wire.TypeOpen:
+		return f.Data, nil
 	case wire.TypeClose:
 		return nil, fmt.Errorf("server closed before OPEN: %w", frameCloseError(&f))
-	default:
-		return nil, protoErr(wire.CloseProtocolError, "carrier starts with %v, not OPEN", f.Type)
 	}
-	o, err := checkOpen(f.Data, transport, offered)
+	return nil, protoErr(wire.CloseProtocolError, "%s starts with %v, not OPEN", what, f.Type)
+}
+
+// readOpen reads the frame that starts a carrier. A CLOSE there (which a server may send
+// instead of closing the WebSocket) is the server's refusal.
+func readOpen(fr *frameReader, transport string, offered []string) (*wire.Open, error) {
+	body, err := openBody(fr, "carrier")
+	if err != nil {
+		return nil, err
+	}
+	o, err := checkOpen(body, transport, offered)
 	if err != nil {
 		return nil, protoErr(wire.CloseProtocolError, "invalid OPEN: %v", err)
 	}

@@ -177,38 +177,18 @@ func newConfig(o *Options) (*config, error) {
 	if c.httpClient == nil {
 		c.httpClient = http.DefaultClient
 	}
-	switch {
-	case c.maxMessage < 0:
-		return nil, fmt.Errorf("invalid MaxMessageSize %d", c.maxMessage)
-	case c.maxMessage == 0:
-		c.maxMessage = DefaultMaxMessageSize
-	case c.maxMessage > wire.MaxSafe:
-		c.maxMessage = wire.MaxSafe
+	for _, err := range []error{
+		orDefault(&c.maxMessage, DefaultMaxMessageSize, "MaxMessageSize"),
+		orDefault(&c.readQueue, DefaultReadQueue, "ReadQueue"),
+		orDefault(&c.replayBuffer, DefaultReplayBuffer, "ReplayBuffer"),
+		orDefault(&c.attemptTimeout, DefaultAttemptTimeout, "AttemptTimeout"),
+		orDefault(&c.livenessGrace, DefaultLivenessGrace, "LivenessGrace"),
+	} {
+		if err != nil {
+			return nil, err
+		}
 	}
-	switch {
-	case c.readQueue < 0:
-		return nil, fmt.Errorf("invalid ReadQueue %d", c.readQueue)
-	case c.readQueue == 0:
-		c.readQueue = DefaultReadQueue
-	}
-	switch {
-	case c.replayBuffer < 0:
-		return nil, fmt.Errorf("invalid ReplayBuffer %d", c.replayBuffer)
-	case c.replayBuffer == 0:
-		c.replayBuffer = DefaultReplayBuffer
-	}
-	switch {
-	case c.attemptTimeout < 0:
-		return nil, fmt.Errorf("invalid AttemptTimeout %v", c.attemptTimeout)
-	case c.attemptTimeout == 0:
-		c.attemptTimeout = DefaultAttemptTimeout
-	}
-	switch {
-	case c.livenessGrace < 0:
-		return nil, fmt.Errorf("invalid LivenessGrace %v", c.livenessGrace)
-	case c.livenessGrace == 0:
-		c.livenessGrace = DefaultLivenessGrace
-	}
+	c.maxMessage = min(c.maxMessage, wire.MaxSafe)
 	if c.reconnectMin < 0 || c.reconnectMax < 0 {
 		return nil, fmt.Errorf("invalid ReconnectMin %v or ReconnectMax %v", c.reconnectMin, c.reconnectMax)
 	}
@@ -229,6 +209,17 @@ func newConfig(o *Options) (*config, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
+}
+
+// orDefault sets *v to def when it is zero. A negative value is an error naming the option.
+func orDefault[T int | int64 | time.Duration](v *T, def T, name string) error {
+	if *v < 0 {
+		return fmt.Errorf("invalid %s %v", name, *v)
+	}
+	if *v == 0 {
+		*v = def
+	}
+	return nil
 }
 
 func checkTransports(names []string) ([]string, error) {

@@ -223,18 +223,11 @@ func (c *Conn) dialResume(t string) (carrier, *frameReader, uint64, error) {
 // readResumedOpen reads the OPEN that begins a carrier continuing session sid. A CLOSE
 // instead, or a WebSocket closed with a code, is the server's refusal.
 func readResumedOpen(fr *frameReader, transport, sid string) (*wire.Open, error) {
-	f, err := fr.next()
+	body, err := openBody(fr, "resumed carrier")
 	if err != nil {
 		return nil, err
 	}
-	switch f.Type {
-	case wire.TypeOpen:
-	case wire.TypeClose:
-		return nil, fmt.Errorf("server closed before OPEN: %w", frameCloseError(&f))
-	default:
-		return nil, protoErr(wire.CloseProtocolError, "resumed carrier starts with %v, not OPEN", f.Type)
-	}
-	o, err := wire.DecodeOpen(f.Data)
+	o, err := wire.DecodeOpen(body)
 	switch {
 	case err != nil:
 		return nil, protoErr(wire.CloseProtocolError, "invalid OPEN: %v", err)

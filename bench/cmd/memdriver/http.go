@@ -23,8 +23,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/polysock/polysock/internal/wire"
@@ -40,39 +38,10 @@ var modeNoun = map[string]string{
 // openAll opens cfg.n sessions of mode (stream or poll) on host, cfg.concurrency at a
 // time, spread over cfg.sources loopback source addresses, and returns their connections.
 func openAll(ctx context.Context, cfg *config, host, mode string) ([]io.Closer, error) {
-	conns := make([]io.Closer, cfg.n)
-	var next atomic.Int64
-	var firstErr error
-	var once sync.Once
-	var wg sync.WaitGroup
-	for range cfg.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= cfg.n || ctx.Err() != nil {
-					return
-				}
-				d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i%cfg.sources))}, Timeout: 10 * time.Second}
-				c, err := openHTTP(ctx, d, host, mode)
-				if err != nil {
-					once.Do(func() { firstErr = fmt.Errorf("session %d: %w", i, err) })
-					next.Store(int64(cfg.n))
-					return
-				}
-				conns[i] = c
-			}
-		}()
-	}
-	wg.Wait()
-	var open []io.Closer
-	for _, c := range conns {
-		if c != nil {
-			open = append(open, c)
-		}
-	}
-	return open, firstErr
+	return parallel(ctx, cfg, func(i int) (io.Closer, error) {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i%cfg.sources))}, Timeout: 10 * time.Second}
+		return openHTTP(ctx, d, host, mode)
+	})
 }
 
 // openHTTP opens one session of mode and leaves its request held.

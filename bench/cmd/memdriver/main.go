@@ -275,7 +275,15 @@ func dialAll(ctx context.Context, cfg *config, url string, polysock bool) ([]io.
 			WriteBufferSize:  512,
 		}
 	}
-	conns := make([]*websocket.Conn, cfg.n)
+	return parallel(ctx, cfg, func(i int) (io.Closer, error) {
+		return dialOne(ctx, dialers[i%len(dialers)], url, polysock)
+	})
+}
+
+// parallel opens cfg.n sessions with open, cfg.concurrency at a time, and returns those
+// that opened with the first error, if any (the rest are then not attempted).
+func parallel(ctx context.Context, cfg *config, open func(i int) (io.Closer, error)) ([]io.Closer, error) {
+	conns := make([]io.Closer, cfg.n)
 	var next atomic.Int64
 	var firstErr error
 	var once sync.Once
@@ -289,7 +297,7 @@ func dialAll(ctx context.Context, cfg *config, url string, polysock bool) ([]io.
 				if i >= cfg.n || ctx.Err() != nil {
 					return
 				}
-				c, err := dialOne(ctx, dialers[i%len(dialers)], url, polysock)
+				c, err := open(i)
 				if err != nil {
 					once.Do(func() { firstErr = fmt.Errorf("session %d: %w", i, err) })
 					next.Store(int64(cfg.n))
@@ -300,13 +308,13 @@ func dialAll(ctx context.Context, cfg *config, url string, polysock bool) ([]io.
 		}()
 	}
 	wg.Wait()
-	var open []io.Closer
+	var opened []io.Closer
 	for _, c := range conns {
 		if c != nil {
-			open = append(open, c)
+			opened = append(opened, c)
 		}
 	}
-	return open, firstErr
+	return opened, firstErr
 }
 
 func dialOne(ctx context.Context, d *websocket.Dialer, url string, polysock bool) (*websocket.Conn, error) {
