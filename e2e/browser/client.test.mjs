@@ -64,7 +64,7 @@ async function run(name, spec, pageOpts, transport, srv = server) {
     assert.equal(r.stateAfterClose, 2, 'CLOSING after close()');
     assert.deepEqual(r.pageClose, { code: 3001, reason: 'bye from the page ✓', wasClean: true, state: 3 },
       "the server's answer echoes the page's close code and reason");
-    assert.deepEqual(r.session1Events, ['open@1', 'close@3', 'messages:406']);
+    assert.deepEqual(r.session1Events, ['open@1', 'close@3', 'messages:406'], 'no transport event: the session kept its carrier');
     assert.equal(r.session1Errors, 0);
     assert.deepEqual(r.serverClose, { code: 4321, reason: 'server says bye ✓', wasClean: true, state: 3 });
     assert.equal(r.session2Errors, 0);
@@ -165,7 +165,7 @@ test('automatic choice: a WebSocket killed after the upgrade falls back to the s
   const fails = rec.console.filter((l) => l.startsWith('polysock fail websocket')).length;
   assert.ok(rec.websockets.length >= 3 && rec.websockets.length <= 4, `3 or 4 WebSockets, got ${rec.websockets.length}`);
   assert.ok(fails >= 3 && fails <= rec.websockets.length, `the debug log shows each failed WebSocket: ${fails}`);
-  assert.equal(rec.console.filter((l) => l.startsWith('polysock switch')).length, 0, 'the sessions stayed on the stream');
+  // The sessions stayed on the stream: run asserts session 1 fired no transport event.
 });
 
 test('polyfill: data-polyfill installs PolySock as window.WebSocket where there is none', opts, async () => {
@@ -271,7 +271,8 @@ async function switchScenario(name, flags, spec) {
       ps.send('mode:websocket=' + spec.mode);
       await take(1);
       if (spec.cut) await check('b', 'cut');
-      for (let i = 0; !switches.length && i < 100; i++) await check('b' + i, 'protocol', '');
+      // Until the session is on another transport (not merely reconnecting: transport "").
+      for (let i = 0; [first, ''].includes(ps.transport) && i < 100; i++) await check('b' + i, 'protocol', '');
       const last = ps.transport;
       await check('c', 'protocol', '');
       ps.close(1000, 'done');
@@ -292,7 +293,8 @@ async function switchScenario(name, flags, spec) {
 
 test('switch WebSocket → stream mid-conversation when WebSocket stops getting through', opts, async () => {
   const { r } = await switchScenario('switch-websocket-stream', [], { options: { remember: 0, debug: true }, mode: 'refuse', cut: true });
-  assert.deepEqual([r.first, r.last, r.switches], ['websocket', 'stream', ['websocket>stream']]);
+  // The cut WebSocket is announced as lost (to ""), the resume on the stream as from "".
+  assert.deepEqual([r.first, r.last, r.switches], ['websocket', 'stream', ['websocket>', '>stream']]);
 });
 
 test('switch poll → WebSocket mid-conversation once WebSocket gets through', opts, async () => {
@@ -302,7 +304,8 @@ test('switch poll → WebSocket mid-conversation once WebSocket gets through', o
   });
   // A poll GET still on its way when the WebSocket was attached may yet replace it on the
   // server (PROTOCOL.md: the newer carrier by arrival); the client then resumes, so later
-  // switches may follow the first. The messages must not care.
+  // switches may follow the first. The messages must not care. Failed probes lose nothing:
+  // the first event is the move itself.
   assert.deepEqual([r.first, r.last, r.switches[0]], ['poll', 'websocket', 'poll>websocket']);
   assert.ok(rec.console.some((l) => l.startsWith('polysock probe')), 'the debug log shows the probes');
 });

@@ -43,7 +43,8 @@
       if (type === "close") rec.close = { code: e.code, reason: e.reason, wasClean: e.wasClean, state: ws.readyState };
       wake();
     };
-    for (const t of ["open", "message", "error", "close"]) ws.addEventListener(t, (e) => note(t, e));
+    // PolySock's transport event too: a session that stays on its carrier fires none.
+    for (const t of ["open", "message", "error", "close", "transport"]) ws.addEventListener(t, (e) => note(t, e));
     rec.until = (what, cond) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("gave up waiting for " + what + "; events " + rec.events.slice(-5).join(" "))), GUARD);

@@ -208,6 +208,7 @@ test('i. live upgrade: the first WebSocket refused, the session moves onto WebSo
     assert.deepEqual(await header(alice), { state: 'resumed', transport: 'websocket' });
     const notes = await alice.page.$$eval('#log .sys', (es) => es.map((e) => e.textContent));
     assert.ok(notes.includes('connection moved from stream to websocket'), `the page tells the move (${notes})`);
+    assert.ok(!notes.some((n) => n.startsWith('connection lost')), `a live move loses no carrier (${notes})`);
     assert.equal(await userTransport(bob, 'alice', 'websocket'), 'websocket', 'the server has alice on WebSocket now');
     const fromAlice = (await arrived(bob)).filter(([n]) => n === 'alice').map(([, t]) => t);
     assert.deepEqual(fromAlice, ['u1', 'u2', 'u3'], 'every message of alice arrived once, in order');
@@ -231,6 +232,36 @@ test('j. responses cut mid-response: the session resumes on new requests, no mes
     assert.ok(st.cut >= 1, `the proxy cut responses (${JSON.stringify(st)})`);
     assert.equal(await alice.page.evaluate(() => window.chat.closed), null, 'the session survived');
     assert.notEqual(await alice.page.evaluate(() => window.chat.socket.transport), 'websocket');
+  });
+});
+
+// The network drops every connection of a user (the proxy closes them, the WebSocket
+// included): the page shows the session reconnecting, then resumed on a new carrier, and
+// the conversation goes on with nothing lost, a message typed during the drop included.
+test('k. connections dropped: the page shows reconnecting, then resumed, no message lost', opts, async () => {
+  await scenario('k-drop', ['pass'], async ({ demo, proxies, open }) => {
+    const bob = await open(demo.origin, { nick: 'bob', room: 'lobby' });
+    await joined(bob);
+    const alice = await open(proxies.pass.origin, { nick: 'alice', room: 'lobby' });
+    await joined(alice);
+    await converse(alice, bob, ['k1'], ['k2']);
+    assert.deepEqual(await header(alice), { state: 'open', transport: 'websocket' });
+    assert.ok((await proxies.pass.drop()) >= 1, 'the proxy dropped alice\'s connections');
+    await say(alice, 'k3'); // typed while the session reconnects (or just after)
+    await alice.page.waitForFunction(() => window.chat.state === 'resumed');
+    await converse(alice, bob, ['k4'], ['k5']);
+    const states = await alice.page.evaluate(() => window.chat.states);
+    assert.deepEqual(states, ['connecting', 'open', 'reconnecting', 'resumed'], 'the header went through each state');
+    assert.deepEqual(await header(alice), { state: 'resumed', transport: 'websocket' });
+    const notes = await alice.page.$$eval('#log .sys', (es) => es.map((e) => e.textContent));
+    assert.ok(notes.includes('connection lost on websocket, reconnecting…'), `the page tells the loss (${notes})`);
+    assert.ok(notes.includes('resumed on websocket, nothing lost'), `the page tells the resume (${notes})`);
+    const fromAlice = (await arrived(bob)).filter(([n]) => n === 'alice').map(([, t]) => t);
+    assert.deepEqual(fromAlice, ['k1', 'k3', 'k4'], 'every message of alice arrived once, in order');
+    const toAlice = (await arrived(alice)).filter(([n]) => n === 'bob').map(([, t]) => t);
+    assert.deepEqual(toAlice, ['k2', 'k5'], 'every message of bob reached alice once, in order');
+    assert.equal(alice.rec.websockets.length, 2, 'the first WebSocket and the one the session resumed on');
+    assert.equal(await alice.page.evaluate(() => window.chat.closed), null, 'the session survived');
   });
 });
 

@@ -58,10 +58,18 @@ export async function startDemo() {
   return { origin: url, stop };
 }
 
-/** A proxy in mode in front of origin: { origin, stats(), stop }. */
+/**
+ * A proxy in mode in front of origin: { origin, stats(), drop(), stop }. drop closes every
+ * connection the browser has through it and resolves to how many.
+ */
 export async function startProxy(backend, mode) {
   const { url, stop } = await run('proxy', ['-backend', backend, '-mode', mode], /^listening (http:\/\/127\.0\.0\.1:\d+)$/);
-  return { origin: url, stop, stats: async () => (await fetch(url + '/__proxy/stats')).json() };
+  return {
+    origin: url,
+    stop,
+    stats: async () => (await fetch(url + '/__proxy/stats')).json(),
+    drop: async () => (await (await fetch(url + '/__proxy/drop', { method: 'POST' })).json()).dropped,
+  };
 }
 
 /**

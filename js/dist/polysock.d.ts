@@ -42,10 +42,14 @@ export interface Options {
 }
 /** The option defaults. Changing them changes the defaults of later PolySocks. */
 export declare const DEFAULTS: Required<Options>;
-/** The detail of a transport event: the session moved from one transport to another. */
+/**
+ * The detail of a transport event: the session moved from one transport to another. ""
+ * stands for no transport: to "" when the session lost its carrier and is reconnecting,
+ * from "" when it resumed on a new carrier (nothing lost).
+ */
 export interface TransportChange {
-    from: Transport;
-    to: Transport;
+    from: Transport | "";
+    to: Transport | "";
 }
 /** The events of a PolySock: those of a WebSocket, and transport. */
 export interface PolySockEventMap {
@@ -53,7 +57,7 @@ export interface PolySockEventMap {
     message: MessageEvent<string | ArrayBuffer | Blob>;
     error: Event;
     close: CloseEvent;
-    /** The open session moved to another transport (not fired at open). */
+    /** The open session moved to another transport, lost its carrier (to: "") or resumed (from: ""); not fired at open. */
     transport: CustomEvent<TransportChange>;
 }
 /** What send takes: the types WebSocket.send takes. */
@@ -95,7 +99,7 @@ export declare class PolySock extends EventTarget {
      * Messages sent and not yet acknowledged, which are kept for a resume, do not count.
      */
     get bufferedAmount(): number;
-    /** The transport carrying the session: "websocket", "stream" or "poll"; "" until it opens. */
+    /** The transport carrying the session: "websocket", "stream" or "poll"; "" until it opens and while it reconnects. */
     get transport(): Transport | "";
     /** How binary messages are delivered: "blob" (the default) or "arraybuffer". */
     get binaryType(): BinaryType;

@@ -69,10 +69,14 @@ export const DEFAULTS: Required<Options> = {
   upgrade: 300000,
 };
 
-/** The detail of a transport event: the session moved from one transport to another. */
+/**
+ * The detail of a transport event: the session moved from one transport to another. ""
+ * stands for no transport: to "" when the session lost its carrier and is reconnecting,
+ * from "" when it resumed on a new carrier (nothing lost).
+ */
 export interface TransportChange {
-  from: Transport;
-  to: Transport;
+  from: Transport | "";
+  to: Transport | "";
 }
 
 /** The events of a PolySock: those of a WebSocket, and transport. */
@@ -81,7 +85,7 @@ export interface PolySockEventMap {
   message: MessageEvent<string | ArrayBuffer | Blob>;
   error: Event;
   close: CloseEvent;
-  /** The open session moved to another transport (not fired at open). */
+  /** The open session moved to another transport, lost its carrier (to: "") or resumed (from: ""); not fired at open. */
   transport: CustomEvent<TransportChange>;
 }
 
@@ -219,7 +223,7 @@ export class PolySock extends EventTarget {
     return this._queued + (this._car?._c._buffered?.() ?? 0);
   }
 
-  /** The transport carrying the session: "websocket", "stream" or "poll"; "" until it opens. */
+  /** The transport carrying the session: "websocket", "stream" or "poll"; "" until it opens and while it reconnects. */
   get transport(): Transport | "" {
     return this._ct;
   }
@@ -335,8 +339,9 @@ export class PolySock extends EventTarget {
     this._ok = false;
   }
 
-  /** @internal The carrier was lost: reconnect after the backoff, unless offline. */
+  /** @internal The carrier was lost (and no probe replaced it): reconnect after the backoff, unless offline. */
   _lose(): void {
+    this._sw("");
     if (G.navigator?.onLine == false) return this._log("offline");
     if (this._n >= this._o.retries) return this._err("retries");
     this._timer = setTimeout(() => this._again(), backoff(this._n++, this._o.backoff));
@@ -426,7 +431,9 @@ export class PolySock extends EventTarget {
     if (probe) {
       this._prb = undefined;
       clearTimeout(this._pt);
-      return this._car ? this._probe() : this._lose();
+      // No carrier: the current one ended for the probe (PROTOCOL.md 5) or was lost
+      // meanwhile. Go on with its transport at once; a failure there is a loss.
+      return this._car ? this._probe() : this._again();
     }
     // Before OPEN, anything but the server's answer moves on to the next transport.
     // After OPEN, the server's answer or a protocol error ends the session (PROTOCOL.md
@@ -471,13 +478,17 @@ export class PolySock extends EventTarget {
     if (o) this._ack(o.ack);
     this._rewind();
     this._kick();
-    const from = this._ct;
-    if (from != l._t) {
-      this._log("switch", from, l._t);
-      this._ct = l._t;
-      this.dispatchEvent(new CustomEvent("transport", { detail: { from, to: l._t } }));
-    }
+    this._sw(l._t);
     this._probe();
+  }
+
+  /** @internal The session is now on transport t, or on none while it reconnects (""): the transport event. */
+  _sw(to: Transport | ""): void {
+    const from = this._ct;
+    if (from != to) {
+      this._ct = to;
+      this.dispatchEvent(new CustomEvent("transport", { detail: { from, to } }));
+    }
   }
 
   /**

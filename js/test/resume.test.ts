@@ -17,15 +17,36 @@ const opts = { timeout: GUARD * 3 };
 after(removeServer);
 
 // A client that records its transport events and the "try" decisions of its debug log.
+// switches: every event as "from>to" ("websocket>" a lost carrier, ">websocket" the resume
+// on a new one); moves(): the changes of transport, a loss and its resume read as one.
 class Recorder extends Client {
   readonly switches: string[] = [];
   readonly tries: string[] = [];
+  readonly broken: string[] = [];
   constructor(url: string, options: Options) {
     super(url, undefined, { ...options, debug: true });
     this.ps.addEventListener("transport", (e) => {
       const d = (e as CustomEvent<TransportChange>).detail;
+      const last = this.switches.at(-1);
+      // The transport property is the event's to; a resume (from "") follows a loss, and only a loss.
+      if (this.ps.transport != d.to) this.broken.push("transport " + this.ps.transport + " at " + d.to);
+      if ((d.from == "") != (last?.endsWith(">") ?? false)) this.broken.push(d.from + ">" + d.to + " after " + last);
       this.switches.push(d.from + ">" + d.to);
     });
+  }
+  losses(): number {
+    return this.switches.filter((s) => s.endsWith(">")).length;
+  }
+  moves(): string[] {
+    assert.deepEqual(this.broken, [], "transport events out of order");
+    const out: string[] = [];
+    let lost = "";
+    for (const s of this.switches) {
+      const [from, to] = s.split(">") as [string, string];
+      if (!to) lost = from;
+      else if ((from || lost) != to) out.push((from || lost) + ">" + to);
+    }
+    return out;
   }
 }
 
@@ -124,9 +145,14 @@ for (const k of ["websocket", "stream", "poll", "sse"] as const) {
       assert.deepEqual(await c.take(1), [t]);
       stayedOpen(c);
       assert.equal(c.ps.transport, t);
-      assert.deepEqual(c.switches, [], "no transport change");
-      // A poll GET still on its way during a cut is not cut: at least one resume, not one per cut.
-      if (k != "sse") assert.ok(c.tries.length > 1, "resumed: " + c.tries.join());
+      assert.deepEqual(c.moves(), [], "no transport change");
+      // Each lost carrier was announced (to: "") and its resume too (from: ""). A poll GET
+      // still on its way during a cut is not cut: at least one resume, not one per cut. (A
+      // cut EventSource looks like a recycled stream: it goes on without a loss.)
+      if (k != "sse") {
+        assert.ok(c.losses() >= 1 && c.switches.at(-1) == ">" + t, "losses announced, then resumed: " + c.switches.join());
+        assert.ok(c.tries.length > c.losses(), "resumed: " + c.tries.join());
+      }
       await closeClean(c);
     });
   });
@@ -146,7 +172,7 @@ describe("transport switches", () => {
       assert.deepEqual(await c.take(1), ["ok"]);
       want = round(c, "b", "cut");
       assert.deepEqual(await c.take(want.length), want);
-      assert.deepEqual(c.switches, ["websocket>stream"]);
+      assert.deepEqual(c.moves(), ["websocket>stream"]);
       assert.equal(c.ps.transport, "stream");
       want = round(c, "c", "transport");
       want.splice(21, 0, "stream");
@@ -170,12 +196,12 @@ describe("transport switches", () => {
       c.ps.send("mode:websocket=ok");
       assert.deepEqual(await c.take(1), ["ok"]);
       // Keep talking until the probe moves the session, then once more.
-      for (let r = 0; !c.switches.length; r++) {
+      for (let r = 0; !c.moves().length; r++) {
         want = round(c, "b" + r, "protocol", 20, 20);
         want.splice(11, 0, "");
         assert.deepEqual(await c.take(want.length), want);
       }
-      assert.deepEqual(c.switches, ["poll>websocket"]);
+      assert.deepEqual(c.switches, ["poll>websocket"], "the probe took over: no carrier lost");
       assert.equal(c.ps.transport, "websocket");
       // (A poll GET still on its way when the WebSocket was attached may yet replace it on
       // the server, which the client then resumes: the messages must not care.)
@@ -195,8 +221,9 @@ describe("transport switches", () => {
       const c = recorder(srv.url, { remember: 0 });
       await c.opened();
       // Each WebSocket is dropped 300 ms after its upgrade: the second early death moves the session down.
-      await c.until("the switch to the stream", () => c.switches.length > 0);
-      assert.deepEqual(c.switches, ["websocket>stream"]);
+      await c.until("the switch to the stream", () => c.moves().length > 0);
+      assert.deepEqual(c.moves(), ["websocket>stream"]);
+      assert.deepEqual(c.switches, ["websocket>", ">websocket", "websocket>", ">stream"], "two early deaths, each announced");
       const tries = c.tries.length;
       const want = round(c, "a", "transport");
       want.splice(21, 0, "stream");

@@ -14,12 +14,15 @@
 //	         longer than -cut-bytes bytes of body there, by closing the connection
 //
 // It prints "listening http://<addr>" once ready and exits when its stdin closes.
-// GET /__proxy/stats answers what it did, as JSON counters.
+// GET /__proxy/stats answers what it did, as JSON counters. POST /__proxy/drop closes every
+// connection the browser has with the proxy, WebSockets included (the network went away
+// for a moment), and answers how many it closed.
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
@@ -45,6 +48,42 @@ type stats struct {
 	Killed   int `json:"killed"`
 	Buffered int `json:"buffered"` // responses held until their end
 	Cut      int `json:"cut"`      // responses cut short
+	Dropped  int `json:"dropped"`  // connections closed by /__proxy/drop
+}
+
+// conns tracks the browser's connections to the proxy, hijacked ones (WebSockets) included,
+// for /__proxy/drop.
+type conns struct {
+	mu  sync.Mutex
+	set map[net.Conn]bool
+}
+
+func (c *conns) track(conn net.Conn, state http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if state == http.StateClosed {
+		delete(c.set, conn)
+	} else {
+		c.set[conn] = true
+	}
+}
+
+// connKey is the context key of the connection a request came on.
+type connKey struct{}
+
+// drop closes every tracked connection but keep and returns how many it closed.
+func (c *conns) drop(keep net.Conn) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for conn := range c.set {
+		if conn != keep {
+			_ = conn.Close()
+			delete(c.set, conn)
+			n++
+		}
+	}
+	return n
 }
 
 func (s *stats) add(f func(*stats)) {
@@ -93,7 +132,16 @@ func main() {
 		}
 	}
 
+	live := &conns{set: map[net.Conn]bool{}}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/__proxy/drop" && r.Method == http.MethodPost {
+			keep, _ := r.Context().Value(connKey{}).(net.Conn)
+			n := live.drop(keep)
+			st.add(func(s *stats) { s.Dropped += n })
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]int{"dropped": n})
+			return
+		}
 		if r.URL.Path == "/__proxy/stats" {
 			st.mu.Lock()
 			defer st.mu.Unlock()
@@ -130,7 +178,12 @@ func main() {
 	if err != nil {
 		log.Fatalf("proxy: %v", err)
 	}
-	go func() { _ = http.Serve(ln, h) }()
+	srv := &http.Server{
+		Handler:     h,
+		ConnState:   live.track,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) },
+	}
+	go func() { _ = srv.Serve(ln) }()
 	fmt.Printf("listening http://%s\n", ln.Addr())
 	_, _ = io.Copy(io.Discard, bufio.NewReader(os.Stdin)) // until the test ends
 }
