@@ -125,17 +125,20 @@ func (srv *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 }
 
 // hold keeps the request of carrier c open until the carrier ends: after its batch (a
-// poll), its byte limit (a stream), when it is replaced or the session ends (CloseWith),
+// poll), its byte limit or Options.StreamMaxHold (a stream), when it is replaced or the session ends (CloseWith),
 // when a write fails, or when the request is cancelled. A poll with nothing to send is
 // answered empty after Options.PollHold. A stream whose client was not heard from for
 // Options.IdleTimeout is dropped (the session waits for the client to resume). The
 // handler never returns while a write to its response may still come.
 func (srv *Server) hold(ctx context.Context, s *Session, c httpCarrier, stream bool) {
 	var timer *time.Timer
-	var holding, idle <-chan time.Time
+	var holding, idle, recycle <-chan time.Time
 	if stream {
 		timer = time.NewTimer(srv.cfg.IdleTimeout)
 		idle = timer.C
+		maxHold := time.NewTimer(srv.cfg.StreamMaxHold)
+		defer maxHold.Stop()
+		recycle = maxHold.C
 	} else {
 		timer = time.NewTimer(srv.cfg.PollHold)
 		holding = timer.C
@@ -155,6 +158,17 @@ func (srv *Server) hold(ctx context.Context, s *Session, c httpCarrier, stream b
 				return
 			}
 			holding = nil // a batch or a CLOSE is on its way to c: wait for it
+		case <-recycle:
+			// StreamMaxHold passed: the stream ends after the batch on its way, or now when
+			// none is; the client continues on a new stream GET (as after StreamMaxBytes).
+			recycle = nil
+			if r, ok := c.(recycler); ok {
+				r.Recycle()
+			}
+			if s.release(c) {
+				c.End()
+				return
+			}
 		case <-idle:
 			if wait := srv.cfg.IdleTimeout - s.silence(); wait > 0 {
 				timer.Reset(wait)
@@ -166,6 +180,9 @@ func (srv *Server) hold(ctx context.Context, s *Session, c httpCarrier, stream b
 		}
 	}
 }
+
+// recycler is a carrier that can be asked to end after its next batch (transports.Stream).
+type recycler interface{ Recycle() }
 
 // lostCarrier is the cause given when an HTTP carrier is dropped.
 var lostCarrier = &polysock.CloseError{Code: polysock.CloseAbnormal, Reason: "connection lost"}
@@ -192,13 +209,28 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		transports.WriteError(w, statusOf(uint16(refused.Code)), uint16(refused.Code), refused.Reason)
 		return
 	}
-	s.requests.Add(1)
+	if int(s.requests.Add(1)) > srv.cfg.MaxPostsPerSession {
+		s.requests.Add(-1)
+		transports.WriteError(w, http.StatusTooManyRequests, wire.CloseTryAgainLater, "too many requests in progress for this session")
+		return
+	}
 	s.hear()
 	defer func() {
 		s.hear()
 		s.requests.Add(-1)
 	}()
+	// The body must arrive within HandshakeTimeout, so that a slow sender holds no
+	// goroutine longer. After a complete body the connection's reads are unbounded again,
+	// as net/http left them; after a failed one the connection is closed with the answer
+	// (net/http would otherwise wait for the rest of the body).
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(srv.cfg.HandshakeTimeout))
 	body, err := transports.ReadPost(w, r, srv.cfg.MaxBatchSize)
+	if err == nil {
+		_ = rc.SetReadDeadline(time.Time{})
+	} else {
+		w.Header().Set("Connection", "close")
+	}
 	switch {
 	case errors.Is(err, transports.ErrBodyTooBig):
 		ce := &polysock.CloseError{Code: polysock.CloseMessageTooBig, Reason: "batch too big"}

@@ -70,6 +70,29 @@ type Options struct {
 	// MaxSessions bounds the live sessions of the server. Requests that would open one
 	// more get 503 / close code 1013. Zero means 100 000.
 	MaxSessions int
+	// MaxSessionsPerClient bounds the live sessions opened from one client address
+	// (ClientAddress). Requests that would open one more get 503 / close code 1013, as for
+	// MaxSessions. Behind a proxy every client has the proxy's address: set ClientAddress,
+	// or raise this. Zero means 1 000.
+	MaxSessionsPerClient int
+	// ClientAddress returns the address MaxSessionsPerClient counts the opening request r
+	// under. Zero means the IP address of r.RemoteAddr (without the port).
+	ClientAddress func(r *http.Request) string
+	// MaxPostsPerSession bounds the POSTs of one session in progress at once (a client
+	// sends one at a time, PROTOCOL.md 8.4). One more is answered 429 / close code 1013
+	// without being processed; the session goes on. Zero means 4.
+	MaxPostsPerSession int
+	// StreamMaxHold is how long a stream response is held before the server ends it,
+	// after the batch in progress; the client continues on a new stream GET and nothing
+	// is lost, as after StreamMaxBytes. It bounds how long one request ties up a proxy
+	// connection. Zero means 5 min.
+	StreamMaxHold time.Duration
+	// HandshakeTimeout bounds the WebSocket handshake's answer and the reading of a POST
+	// body. A POST body that has not fully arrived in time is answered 400 / close code
+	// 1002 and nothing of it is processed (the session goes on). The request line and
+	// headers are read by net/http before the server sees the request: bound them with
+	// http.Server.ReadHeaderTimeout. Zero means 10 s.
+	HandshakeTimeout time.Duration
 
 	// Logger receives the server's logs. Nil discards them.
 	Logger *slog.Logger
@@ -115,6 +138,14 @@ func newConfig(o *Options) *config {
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = 100_000
 	}
+	if c.MaxSessionsPerClient <= 0 {
+		c.MaxSessionsPerClient = 1000
+	}
+	if c.MaxPostsPerSession <= 0 {
+		c.MaxPostsPerSession = 4
+	}
+	def(&c.StreamMaxHold, 5*time.Minute)
+	def(&c.HandshakeTimeout, 10*time.Second)
 	c.log = c.Logger
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
