@@ -6,7 +6,7 @@
 #   make bundle            rebuild the browser client into js/dist (commit the result)
 #   make check-bundle      fail if js/dist differs from a fresh build of js/src
 #   make bench             Go benchmarks, echo vs raw gorilla, memory per session
-#   make fuzz [FUZZTIME=]  every Go fuzz target for FUZZTIME each (default 10s)
+#   make fuzz [FUZZTIME=]  every Go fuzz target for FUZZTIME each (default 10s; 13 targets)
 #   make clean             remove build output
 
 SHELL := /bin/bash
@@ -99,7 +99,10 @@ bench:
 	GO=$(GO) $(GO) run ./bench/cmd/memdriver -modes stream,poll
 
 # Lists the fuzz targets of every package and runs each alone (go test -fuzz accepts one
-# target per package per run).
+# target per package per run): every decoder of internal/wire, the client's frame reader,
+# and the server's request parsers (query parameters, POST bodies end to end, SockJS send
+# bodies and WebSocket frames). The run is bounded: FUZZTIME per target, 13 targets, plus
+# building; a target that finds a panicking or failing input stops the run.
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 		list=$$($(GO) test -list '^Fuzz' "$$pkg"); \
