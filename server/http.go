@@ -131,14 +131,15 @@ func (srv *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 // Options.IdleTimeout is dropped (the session waits for the client to resume). The
 // handler never returns while a write to its response may still come.
 func (srv *Server) hold(ctx context.Context, s *Session, c httpCarrier, stream bool) {
+	// One timer per held request: the poll's hold time, or for a stream the earlier of
+	// its next liveness check and the end of its hold time (recycleAt, zero once passed).
 	var timer *time.Timer
-	var holding, idle, recycle <-chan time.Time
+	var holding, idle <-chan time.Time
+	var recycleAt time.Time
 	if stream {
-		timer = time.NewTimer(srv.cfg.IdleTimeout)
+		recycleAt = time.Now().Add(srv.cfg.StreamMaxHold)
+		timer = time.NewTimer(min(srv.cfg.IdleTimeout, srv.cfg.StreamMaxHold))
 		idle = timer.C
-		maxHold := time.NewTimer(srv.cfg.StreamMaxHold)
-		defer maxHold.Stop()
-		recycle = maxHold.C
 	} else {
 		timer = time.NewTimer(srv.cfg.PollHold)
 		holding = timer.C
@@ -158,25 +159,30 @@ func (srv *Server) hold(ctx context.Context, s *Session, c httpCarrier, stream b
 				return
 			}
 			holding = nil // a batch or a CLOSE is on its way to c: wait for it
-		case <-recycle:
-			// StreamMaxHold passed: the stream ends after the batch on its way, or now when
-			// none is; the client continues on a new stream GET (as after StreamMaxBytes).
-			recycle = nil
-			if r, ok := c.(recycler); ok {
-				r.Recycle()
+		case <-idle:
+			if !recycleAt.IsZero() && !time.Now().Before(recycleAt) {
+				// StreamMaxHold passed: the stream ends after the batch on its way, or now
+				// when none is; the client continues on a new stream GET (as after
+				// StreamMaxBytes).
+				recycleAt = time.Time{}
+				if r, ok := c.(recycler); ok {
+					r.Recycle()
+				}
+				if s.release(c) {
+					c.End()
+					return
+				}
 			}
-			if s.release(c) {
+			wait := srv.cfg.IdleTimeout - s.silence()
+			if wait <= 0 {
 				c.End()
+				s.detach(c, lostCarrier)
 				return
 			}
-		case <-idle:
-			if wait := srv.cfg.IdleTimeout - s.silence(); wait > 0 {
-				timer.Reset(wait)
-				continue
+			if !recycleAt.IsZero() {
+				wait = min(wait, time.Until(recycleAt))
 			}
-			c.End()
-			s.detach(c, lostCarrier)
-			return
+			timer.Reset(wait)
 		}
 	}
 }
