@@ -224,3 +224,35 @@ func TestPostBodyTimeout(t *testing.T) {
 		t.Fatalf("echo %d %q, want 1 after", f.Seq, f.Data)
 	}
 }
+
+// The limits of the HTTP transports that the WebSocket tests cover on their side: the
+// sessions in total (503 / 1013), a message above MaxMessageSize in a POST within
+// MaxBatchSize (413 / 1009, the session closed), and a token that is another session's
+// (404 / 4004 on POST and GET: a token is bound to its session).
+func TestHTTPLimits(t *testing.T) {
+	t.Run("MaxSessions", func(t *testing.T) {
+		e := newHTEnv(t, nil, &Options{MaxSessions: 1})
+		e.newHTClient(true, transports.EncodingBinary)
+		expectError(t, e.roundTrip(http.MethodGet, "ps_v=1&ps_t=stream&ps_e=bin", nil, nil), http.StatusServiceUnavailable, wire.CloseTryAgainLater)
+	})
+	t.Run("MaxMessageSize", func(t *testing.T) {
+		e := newHTEnv(t, nil, &Options{MaxMessageSize: 100, MaxBatchSize: 1000})
+		c := e.newHTClient(true, transports.EncodingBinary)
+		body := c.encodePost(c.msg(polysock.Binary, make([]byte, 101)))
+		expectError(t, c.postRaw(wire.ContentTypeBinary, body), http.StatusRequestEntityTooLarge, wire.CloseMessageTooBig)
+		expectSessionEnd(t, e, polysock.CloseMessageTooBig)
+	})
+	t.Run("token of another session", func(t *testing.T) {
+		e := newHTEnv(t, nil, nil)
+		a := e.newHTClient(true, transports.EncodingBinary)
+		b := e.newHTClient(true, transports.EncodingBinary)
+		crossed := query(wire.ParamVersion, "1", wire.ParamSession, a.sid, wire.ParamToken, b.tok)
+		expectError(t, e.roundTrip(http.MethodPost, crossed, http.Header{"Content-Type": {wire.ContentTypeBinary}}, nil),
+			http.StatusNotFound, wire.CloseUnknownSession)
+		expectError(t, e.roundTrip(http.MethodGet, crossed+"&ps_t=poll&ps_ack=0", nil, nil), http.StatusNotFound, wire.CloseUnknownSession)
+		a.send(polysock.Text, []byte("still a's"))
+		if f := a.nextData(); string(f.Data) != "still a's" {
+			t.Fatalf("echo %q", f.Data)
+		}
+	})
+}

@@ -11,10 +11,15 @@ import (
 // documented on the field.
 type Options struct {
 	// AllowedOrigins lists the browser origins allowed besides the endpoint's own host,
-	// as "scheme://host[:port]". The host may hold path.Match wildcards, as in
-	// "https://*.example.com". Zero means same-origin only. Requests without an Origin
-	// header (programs rather than browsers) are always allowed. The same policy covers
-	// WebSocket upgrades and CORS.
+	// as "scheme://host[:port]". The host may hold the wildcards * (any run of
+	// characters, dots included) and ? (one character), as in "https://*.example.com",
+	// which allows every subdomain of example.com on the default port but not
+	// example.com itself; an IPv6 literal ("http://[::1]:8080") is matched exactly. Zero
+	// means same-origin only. Requests without an Origin header (programs rather than
+	// browsers) are allowed, except, on the polysock endpoint, a browser request marked
+	// Sec-Fetch-Site "cross-site" or "same-site" (a no-cors request such as an <img> tag
+	// or a form, whose origin cannot be checked): 403 / 1008, PROTOCOL.md 8.5. The same
+	// policy covers WebSocket upgrades and CORS.
 	AllowedOrigins []string
 	// InsecureSkipOriginCheck allows every origin. Any web page can then open sessions
 	// with the user's cookies (cross-site WebSocket hijacking). Zero keeps the check.

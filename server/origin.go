@@ -48,7 +48,16 @@ func (c *config) originAllowed(r *http.Request) bool {
 		if err != nil || !strings.EqualFold(a.Scheme, u.Scheme) {
 			continue
 		}
-		if ok, _ := path.Match(strings.ToLower(a.Host), strings.ToLower(u.Host)); ok {
+		pattern, host := strings.ToLower(a.Host), strings.ToLower(u.Host)
+		if pattern == host {
+			return true
+		}
+		// An IPv6 literal's brackets are not a character class: "[::1]:8080" would
+		// otherwise allow "1:8080". Such hosts are matched exactly, above.
+		if strings.ContainsAny(pattern, "[]\\") {
+			continue
+		}
+		if ok, _ := path.Match(pattern, host); ok {
 			return true
 		}
 	}
