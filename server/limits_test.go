@@ -256,3 +256,21 @@ func TestHTTPLimits(t *testing.T) {
 		}
 	})
 }
+
+// The default client address is the remote IP address, IPv4-mapped addresses as IPv4,
+// and an IPv6 address's /64 network.
+func TestClientAddress(t *testing.T) {
+	c := newConfig(nil)
+	for remote, want := range map[string]string{
+		"127.0.0.1:5000":                  "127.0.0.1",
+		"[::ffff:10.1.2.3]:80":            "10.1.2.3",
+		"[2001:db8:1:2:aaaa::1]:443":      "2001:db8:1:2::/64",
+		"[2001:db8:1:2:bbbb::9%eth0]:443": "2001:db8:1:2::/64",
+		"[2001:db8:1:3::1]:443":           "2001:db8:1:3::/64",
+		"pipe":                            "pipe",
+	} {
+		if got := c.clientAddress(&http.Request{RemoteAddr: remote}); got != want {
+			t.Errorf("clientAddress(%q) = %q, want %q", remote, got, want)
+		}
+	}
+}

@@ -81,7 +81,8 @@ type Options struct {
 	// or raise this. Zero means 1 000.
 	MaxSessionsPerClient int
 	// ClientAddress returns the address MaxSessionsPerClient counts the opening request r
-	// under. Zero means the IP address of r.RemoteAddr (without the port).
+	// under; it is called once per session. Zero means the IP address of r.RemoteAddr
+	// (without the port), or for IPv6 its /64 network.
 	ClientAddress func(r *http.Request) string
 	// MaxPostsPerSession bounds the POSTs of one session in progress at once (a client
 	// sends one at a time, PROTOCOL.md 8.4). One more is answered 429 / close code 1013
