@@ -17,5 +17,15 @@
 // has at most one writer goroutine, started when there is something to send and gone
 // when idle; every queue is bounded (Options.OutboxBytes, Options.ReadQueue).
 //
+// Limits: every resource a client can make the server hold is bounded by an Options
+// field with a safe default (message, batch and POST body size, outbox and replay bytes,
+// sessions in total and per client address, POSTs in progress per session, poll and
+// stream hold times, the handshake), and each breach has the close code or HTTP status
+// listed in PROTOCOL.md sections 9 and 11. A session whose client does not keep up is
+// closed with 4008 without slowing the others. The request line and headers are read by
+// net/http before the Server sees them: serve it with an http.Server whose
+// ReadHeaderTimeout is set (and without a WriteTimeout or ReadTimeout shorter than the
+// poll and stream hold times).
+//
 // The wire protocol is specified in PROTOCOL.md at the repository root.
 package server

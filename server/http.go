@@ -125,16 +125,20 @@ func (srv *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 }
 
 // hold keeps the request of carrier c open until the carrier ends: after its batch (a
-// poll), its byte limit (a stream), when it is replaced or the session ends (CloseWith),
+// poll), its byte limit or Options.StreamMaxHold (a stream), when it is replaced or the session ends (CloseWith),
 // when a write fails, or when the request is cancelled. A poll with nothing to send is
 // answered empty after Options.PollHold. A stream whose client was not heard from for
 // Options.IdleTimeout is dropped (the session waits for the client to resume). The
 // handler never returns while a write to its response may still come.
 func (srv *Server) hold(ctx context.Context, s *Session, c httpCarrier, stream bool) {
+	// One timer per held request: the poll's hold time, or for a stream the earlier of
+	// its next liveness check and the end of its hold time (recycleAt, zero once passed).
 	var timer *time.Timer
 	var holding, idle <-chan time.Time
+	var recycleAt time.Time
 	if stream {
-		timer = time.NewTimer(srv.cfg.IdleTimeout)
+		recycleAt = time.Now().Add(srv.cfg.StreamMaxHold)
+		timer = time.NewTimer(min(srv.cfg.IdleTimeout, srv.cfg.StreamMaxHold))
 		idle = timer.C
 	} else {
 		timer = time.NewTimer(srv.cfg.PollHold)
@@ -156,16 +160,35 @@ func (srv *Server) hold(ctx context.Context, s *Session, c httpCarrier, stream b
 			}
 			holding = nil // a batch or a CLOSE is on its way to c: wait for it
 		case <-idle:
-			if wait := srv.cfg.IdleTimeout - s.silence(); wait > 0 {
-				timer.Reset(wait)
-				continue
+			if !recycleAt.IsZero() && !time.Now().Before(recycleAt) {
+				// StreamMaxHold passed: the stream ends after the batch on its way, or now
+				// when none is; the client continues on a new stream GET (as after
+				// StreamMaxBytes).
+				recycleAt = time.Time{}
+				if r, ok := c.(recycler); ok {
+					r.Recycle()
+				}
+				if s.release(c) {
+					c.End()
+					return
+				}
 			}
-			c.End()
-			s.detach(c, lostCarrier)
-			return
+			wait := srv.cfg.IdleTimeout - s.silence()
+			if wait <= 0 {
+				c.End()
+				s.detach(c, lostCarrier)
+				return
+			}
+			if !recycleAt.IsZero() {
+				wait = min(wait, time.Until(recycleAt))
+			}
+			timer.Reset(wait)
 		}
 	}
 }
+
+// recycler is a carrier that can be asked to end after its next batch (transports.Stream).
+type recycler interface{ Recycle() }
 
 // lostCarrier is the cause given when an HTTP carrier is dropped.
 var lostCarrier = &polysock.CloseError{Code: polysock.CloseAbnormal, Reason: "connection lost"}
@@ -192,13 +215,28 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		transports.WriteError(w, statusOf(uint16(refused.Code)), uint16(refused.Code), refused.Reason)
 		return
 	}
-	s.requests.Add(1)
+	if int(s.requests.Add(1)) > srv.cfg.MaxPostsPerSession {
+		s.requests.Add(-1)
+		transports.WriteError(w, http.StatusTooManyRequests, wire.CloseTryAgainLater, "too many requests in progress for this session")
+		return
+	}
 	s.hear()
 	defer func() {
 		s.hear()
 		s.requests.Add(-1)
 	}()
+	// The body must arrive within HandshakeTimeout, so that a slow sender holds no
+	// goroutine longer. After a complete body the connection's reads are unbounded again,
+	// as net/http left them; after a failed one the connection is closed with the answer
+	// (net/http would otherwise wait for the rest of the body).
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(srv.cfg.HandshakeTimeout))
 	body, err := transports.ReadPost(w, r, srv.cfg.MaxBatchSize)
+	if err == nil {
+		_ = rc.SetReadDeadline(time.Time{})
+	} else {
+		w.Header().Set("Connection", "close")
+	}
 	switch {
 	case errors.Is(err, transports.ErrBodyTooBig):
 		ce := &polysock.CloseError{Code: polysock.CloseMessageTooBig, Reason: "batch too big"}

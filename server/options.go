@@ -11,10 +11,15 @@ import (
 // documented on the field.
 type Options struct {
 	// AllowedOrigins lists the browser origins allowed besides the endpoint's own host,
-	// as "scheme://host[:port]". The host may hold path.Match wildcards, as in
-	// "https://*.example.com". Zero means same-origin only. Requests without an Origin
-	// header (programs rather than browsers) are always allowed. The same policy covers
-	// WebSocket upgrades and CORS.
+	// as "scheme://host[:port]". The host may hold the wildcards * (any run of
+	// characters, dots included) and ? (one character), as in "https://*.example.com",
+	// which allows every subdomain of example.com on the default port but not
+	// example.com itself; an IPv6 literal ("http://[::1]:8080") is matched exactly. Zero
+	// means same-origin only. Requests without an Origin header (programs rather than
+	// browsers) are allowed, except, on the polysock endpoint, a browser request marked
+	// Sec-Fetch-Site "cross-site" or "same-site" (a no-cors request such as an <img> tag
+	// or a form, whose origin cannot be checked): 403 / 1008, PROTOCOL.md 8.5. The same
+	// policy covers WebSocket upgrades and CORS.
 	AllowedOrigins []string
 	// InsecureSkipOriginCheck allows every origin. Any web page can then open sessions
 	// with the user's cookies (cross-site WebSocket hijacking). Zero keeps the check.
@@ -70,6 +75,30 @@ type Options struct {
 	// MaxSessions bounds the live sessions of the server. Requests that would open one
 	// more get 503 / close code 1013. Zero means 100 000.
 	MaxSessions int
+	// MaxSessionsPerClient bounds the live sessions opened from one client address
+	// (ClientAddress). Requests that would open one more get 503 / close code 1013, as for
+	// MaxSessions. Behind a proxy every client has the proxy's address: set ClientAddress,
+	// or raise this. Zero means 1 000.
+	MaxSessionsPerClient int
+	// ClientAddress returns the address MaxSessionsPerClient counts the opening request r
+	// under; it is called once per session. Zero means the IP address of r.RemoteAddr
+	// (without the port), or for IPv6 its /64 network.
+	ClientAddress func(r *http.Request) string
+	// MaxPostsPerSession bounds the POSTs of one session in progress at once (a client
+	// sends one at a time, PROTOCOL.md 8.4). One more is answered 429 / close code 1013
+	// without being processed; the session goes on. Zero means 4.
+	MaxPostsPerSession int
+	// StreamMaxHold is how long a stream response is held before the server ends it,
+	// after the batch in progress; the client continues on a new stream GET and nothing
+	// is lost, as after StreamMaxBytes. It bounds how long one request ties up a proxy
+	// connection. Zero means 5 min.
+	StreamMaxHold time.Duration
+	// HandshakeTimeout bounds the WebSocket handshake's answer and the reading of a POST
+	// body. A POST body that has not fully arrived in time is answered 400 / close code
+	// 1002 and nothing of it is processed (the session goes on). The request line and
+	// headers are read by net/http before the server sees the request: bound them with
+	// http.Server.ReadHeaderTimeout. Zero means 10 s.
+	HandshakeTimeout time.Duration
 
 	// Logger receives the server's logs. Nil discards them.
 	Logger *slog.Logger
@@ -115,6 +144,14 @@ func newConfig(o *Options) *config {
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = 100_000
 	}
+	if c.MaxSessionsPerClient <= 0 {
+		c.MaxSessionsPerClient = 1000
+	}
+	if c.MaxPostsPerSession <= 0 {
+		c.MaxPostsPerSession = 4
+	}
+	def(&c.StreamMaxHold, 5*time.Minute)
+	def(&c.HandshakeTimeout, 10*time.Second)
 	c.log = c.Logger
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))

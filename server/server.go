@@ -25,6 +25,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[string]*Session
+	clients  map[string]int // live sessions per client address (Options.MaxSessionsPerClient)
 	shutdown bool
 	handlers sync.WaitGroup
 	// readers counts the WebSocket carriers' read loops (websocket.go); readersIdle, when
@@ -41,8 +42,9 @@ func New(handler func(*Session), opts *Options) *Server {
 	return &Server{
 		cfg:      cfg,
 		handler:  handler,
-		upgrader: transports.NewWebSocketUpgrader(cfg.WriteTimeout),
+		upgrader: transports.NewWebSocketUpgrader(cfg.HandshakeTimeout),
 		sessions: make(map[string]*Session),
+		clients:  make(map[string]int),
 	}
 }
 
@@ -66,7 +68,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if serveBundle(w, r) { // <endpoint>/polysock.js and the other client files (bundle.go)
 		return
 	}
-	if !srv.cfg.originAllowed(r) {
+	if !srv.cfg.endpointAllowed(r) {
 		transports.WriteError(w, http.StatusForbidden, wire.ClosePolicyViolation, "origin not allowed")
 		return
 	}
@@ -85,6 +87,7 @@ func (srv *Server) newSession(r *http.Request, protocol string, raw bool) (*Sess
 		token:    randomID(),
 		protocol: protocol,
 		raw:      raw,
+		client:   srv.cfg.clientAddress(r),
 		readable: make(chan struct{}, 1),
 		ended:    make(chan struct{}),
 	}
@@ -98,6 +101,10 @@ func (srv *Server) newSession(r *http.Request, protocol string, raw bool) (*Sess
 	if len(srv.sessions) >= srv.cfg.MaxSessions {
 		return nil, &polysock.CloseError{Code: polysock.CloseTryAgainLater, Reason: "too many sessions"}
 	}
+	if srv.clients[s.client] >= srv.cfg.MaxSessionsPerClient {
+		return nil, &polysock.CloseError{Code: polysock.CloseTryAgainLater, Reason: "too many sessions from this address"}
+	}
+	srv.clients[s.client]++
 	srv.sessions[s.id] = s
 	srv.opened.Add(1)
 	return s, nil
@@ -141,6 +148,9 @@ func (srv *Server) remove(s *Session) {
 	srv.mu.Lock()
 	if srv.sessions[s.id] == s {
 		delete(srv.sessions, s.id)
+		if srv.clients[s.client]--; srv.clients[s.client] <= 0 {
+			delete(srv.clients, s.client)
+		}
 	}
 	srv.mu.Unlock()
 }

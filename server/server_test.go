@@ -35,7 +35,16 @@ func TestOriginPolicy(t *testing.T) {
 		{"wildcard, other scheme", &server.Options{AllowedOrigins: []string{"https://*.example.com"}}, "http://chat.example.com", false},
 		{"wildcard, other domain", &server.Options{AllowedOrigins: []string{"https://*.example.com"}}, "https://example.org", false},
 		{"wildcard, suffix trick", &server.Options{AllowedOrigins: []string{"https://*.example.com"}}, "https://evil.example.com.attacker.net", false},
+		{"wildcard, deeper subdomain", &server.Options{AllowedOrigins: []string{"https://*.example.com"}}, "https://a.b.example.com", true},
+		{"wildcard, bare domain", &server.Options{AllowedOrigins: []string{"https://*.example.com"}}, "https://example.com", false},
+		{"wildcard, other port", &server.Options{AllowedOrigins: []string{"https://*.example.com"}}, "https://chat.example.com:8443", false},
+		{"IPv6 literal", &server.Options{AllowedOrigins: []string{"http://[::1]:8080"}}, "http://[::1]:8080", true},
+		{"IPv6 literal is not a character class", &server.Options{AllowedOrigins: []string{"http://[::1]:8080"}}, "http://1:8080", false},
+		{"cross-site browser request without Origin", nil, "cross-site", false},
+		{"same-site browser request without Origin", nil, "same-site", false},
+		{"same-origin browser request without Origin", nil, "same-origin", true},
 		{"insecure skip", &server.Options{InsecureSkipOriginCheck: true}, "http://evil.example", true},
+		{"insecure skip, cross-site without Origin", &server.Options{InsecureSkipOriginCheck: true}, "cross-site", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,6 +54,8 @@ func TestOriginPolicy(t *testing.T) {
 			case "":
 			case "self":
 				hdr.Set("Origin", e.hs.URL)
+			case "cross-site", "same-site", "same-origin": // Sec-Fetch-Site, no Origin
+				hdr.Set("Sec-Fetch-Site", tc.origin)
 			default:
 				hdr.Set("Origin", tc.origin)
 			}

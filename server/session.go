@@ -26,7 +26,8 @@ type Session struct {
 	token    string
 	protocol string
 	raw      bool
-	textOnly bool // SockJS: a binary Write fails with ErrTextOnly
+	client   string // the opening request's client address (Options.ClientAddress)
+	textOnly bool   // SockJS: a binary Write fails with ErrTextOnly
 	req      *http.Request
 	ctx      context.Context
 	cancel   context.CancelFunc

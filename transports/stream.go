@@ -42,3 +42,12 @@ var preludes = [...][]byte{
 	EncodingText:   AppendBatch(nil, EncodingText, []wire.Frame{{Type: wire.TypePad, Data: make([]byte, wire.PreludeSize)}}),
 	EncodingSSE:    []byte(":" + strings.Repeat(" ", wire.PreludeSize) + "\n\n"),
 }
+
+// Recycle makes the stream end after its next batch, or after the one being written;
+// the client continues on a new request, as after the byte limit. The caller ends an
+// idle stream at once with End.
+func (s *Stream) Recycle() {
+	s.mu.Lock()
+	s.limit = 0
+	s.mu.Unlock()
+}

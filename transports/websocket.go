@@ -15,9 +15,9 @@ import (
 // holds none.
 var writeBufferPool = &sync.Pool{}
 
-// readBufferSize is the size of each connection's read buffer. Setting it makes gorilla
-// allocate its own small buffer instead of keeping net/http's 4 KiB one for the life of
-// the connection, which is most of what an idle connection costs. The price is read
+// readBufferSize is the size of each connection's read buffer (made by ownReader, in
+// readwait.go). A buffer of its own, instead of net/http's 4 KiB one kept for the life of
+// the connection, saves most of what an idle connection costs. The price is read
 // calls: a batch larger than the buffer takes one or two more (docs/BENCHMARKS.md,
 // "Memory per idle WebSocket session").
 const readBufferSize = 512
@@ -34,7 +34,7 @@ type WebSocketUpgrader struct {
 func NewWebSocketUpgrader(handshakeTimeout time.Duration) *WebSocketUpgrader {
 	return &WebSocketUpgrader{up: websocket.Upgrader{
 		HandshakeTimeout: handshakeTimeout,
-		ReadBufferSize:   readBufferSize,
+		ReadBufferSize:   0, // gorilla reuses the reader ownReader hands it
 		WriteBufferPool:  writeBufferPool,
 		CheckOrigin:      func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
@@ -59,12 +59,13 @@ func (u *WebSocketUpgrader) Upgrade(w http.ResponseWriter, r *http.Request, raw 
 	if subprotocol != "" {
 		hdr = http.Header{"Sec-Websocket-Protocol": {subprotocol}}
 	}
-	conn, err := u.up.Upgrade(w, r, hdr)
+	own := &ownReader{ResponseWriter: w}
+	conn, err := u.up.Upgrade(own, r, hdr)
 	if err != nil {
 		return nil, fmt.Errorf("failed to upgrade to WebSocket: %w", err)
 	}
 	conn.SetReadLimit(maxBatch)
-	ws := &WebSocket{conn: conn, raw: raw, writeTimeout: writeTimeout}
+	ws := &WebSocket{conn: conn, raw: raw, writeTimeout: writeTimeout, idle: newReadWaiter(conn.NetConn(), own.br)}
 	// Close frames are answered by the session, not by gorilla's default handler.
 	conn.SetCloseHandler(func(int, string) error { return nil })
 	return ws, nil
@@ -78,6 +79,7 @@ type WebSocket struct {
 	writeTimeout time.Duration
 	hdr          [32]byte
 	pongIdle     time.Duration
+	idle         *readWaiter // nil: wait inside gorilla's read
 }
 
 // Transport names the carrier's transport.
@@ -166,6 +168,9 @@ func (c *WebSocket) ReadBatch(idle time.Duration) (data []byte, text bool, err e
 	}
 	if err := c.conn.SetReadDeadline(time.Now().Add(idle)); err != nil {
 		return nil, false, fmt.Errorf("failed to set read deadline: %w", err)
+	}
+	if err := c.idle.wait(); err != nil { // nothing came before the deadline, or closed
+		return nil, false, fmt.Errorf("failed to read WebSocket message: %w", err)
 	}
 	typ, data, err := c.conn.ReadMessage()
 	if err != nil {

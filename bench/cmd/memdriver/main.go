@@ -147,8 +147,9 @@ func measure(ctx context.Context, cfg *config, mode string) (before, after mem, 
 	args := []string{"-mode", mode, "-memprofilerate", fmt.Sprint(cfg.profileRate)}
 	if mode == "stream" || mode == "poll" {
 		// The polysock server, with its timers out of the way: a held poll is not answered
-		// (PollHold), a silent stream not dropped (IdleTimeout), neither gets a PING.
-		args = append(args, "-pollhold", "10m", "-idle", "10m", "-ping", "10m")
+		// (PollHold), a silent stream not dropped (IdleTimeout) nor recycled
+		// (StreamMaxHold), neither gets a PING.
+		args = append(args, "-pollhold", "10m", "-idle", "10m", "-ping", "10m", "-streamhold", "10m")
 		args[1] = "polysock"
 	}
 	cmd := exec.CommandContext(ctx, cfg.server, args...)
@@ -219,6 +220,14 @@ func measure(ctx context.Context, cfg *config, mode string) (before, after mem, 
 		if err := saveProfiles(ctx, cfg.profile, base, mode); err != nil {
 			return before, after, err
 		}
+	}
+	// Zero failures: every session is still there after the measurement.
+	last, err := readMem(ctx, base)
+	if err != nil {
+		return before, after, err
+	}
+	if last.Sessions != cfg.n {
+		return before, after, fmt.Errorf("%d of %d sessions left after the measurement", last.Sessions, cfg.n)
 	}
 	return before, after, nil
 }

@@ -51,6 +51,9 @@ func main() {
 	flag.DurationVar(&opts.PollHold, "pollhold", 0, "polysock: Options.PollHold (0: default)")
 	flag.DurationVar(&opts.IdleTimeout, "idle", 0, "polysock: Options.IdleTimeout (0: default)")
 	flag.DurationVar(&opts.PingInterval, "ping", 0, "polysock: Options.PingInterval (0: default)")
+	flag.DurationVar(&opts.StreamMaxHold, "streamhold", 0, "polysock: Options.StreamMaxHold (0: default)")
+	// Every session of the driver comes from a handful of loopback addresses.
+	opts.MaxSessionsPerClient = 1 << 20
 	profileRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate (0: the runtime's default; 1: record every allocation)")
 	flag.Parse()
 	if *profileRate > 0 {

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package transports
+
+const canPeek = false
+
+func peekReady(uintptr) bool { return true }
