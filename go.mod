@@ -1,6 +1,6 @@
 module github.com/polysock/polysock
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/evanw/esbuild v0.28.2
@@ -9,4 +9,7 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
-require golang.org/x/sys v0.0.0-20220715151400-c0bba94af5f8 // indirect
+require (
+	github.com/stretchr/testify v1.12.1 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+)

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/polysock/polysock/broker"
 )
 
 // Options configures a Server. A nil *Options, and every zero field, means the default
@@ -70,6 +72,13 @@ type Options struct {
 	// MaxSessions bounds the live sessions of the server. Requests that would open one
 	// more get 503 / close code 1013. Zero means 100 000.
 	MaxSessions int
+
+	// Broker carries pub/sub messages (Server.Publish, Session.Subscribe). A broker that
+	// also implements broker.Router (broker/redis) makes the server one node of a
+	// cluster: session ids start with the node id, and a request for a session of another
+	// node is passed to that node (docs/SCALING.md). Nil means an in-memory broker of this
+	// server alone (broker.NewMemory).
+	Broker broker.Broker
 
 	// Logger receives the server's logs. Nil discards them.
 	Logger *slog.Logger

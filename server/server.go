@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/polysock/polysock"
+	"github.com/polysock/polysock/broker"
 	"github.com/polysock/polysock/internal/wire"
 	"github.com/polysock/polysock/transports"
 )
@@ -33,16 +34,28 @@ type Server struct {
 	readersIdle chan struct{}
 
 	opened, resumed atomic.Uint64
+
+	broker broker.Broker
+	// topicsMu guards topics and every Session's topics (pubsub.go). It is never held
+	// while waiting for the network.
+	topicsMu sync.Mutex
+	topics   map[string]*topicSubs
 }
 
 // New returns a Server that calls handler for every new session. opts may be nil.
 func New(handler func(*Session), opts *Options) *Server {
 	cfg := newConfig(opts)
+	b := cfg.Broker
+	if b == nil {
+		b = broker.NewMemory()
+	}
 	return &Server{
 		cfg:      cfg,
 		handler:  handler,
 		upgrader: transports.NewWebSocketUpgrader(cfg.WriteTimeout),
 		sessions: make(map[string]*Session),
+		broker:   b,
+		topics:   make(map[string]*topicSubs),
 	}
 }
 
