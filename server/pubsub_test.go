@@ -14,6 +14,7 @@ import (
 	"github.com/polysock/polysock"
 	"github.com/polysock/polysock/broker"
 	"github.com/polysock/polysock/client"
+	"github.com/polysock/polysock/internal/chattest"
 	"github.com/polysock/polysock/server"
 )
 
@@ -44,41 +45,6 @@ func (s *countedSub) Unsubscribe() {
 	s.once.Do(func() { s.b.live.Add(-1); s.sub.Unsubscribe() })
 }
 
-// chatHandler subscribes each session to the topic named by its opening request's "room"
-// parameter, says "ready", and publishes every message it reads to that topic, except
-// "unsubscribe", which unsubscribes it.
-func chatHandler(srv **server.Server) func(s *server.Session) {
-	return func(s *server.Session) {
-		ctx := s.Context()
-		room := s.Request().URL.Query().Get("room")
-		if err := s.Subscribe(ctx, room); err != nil {
-			_ = s.Close(4500, "subscribe failed")
-			return
-		}
-		if s.Subscribe(ctx, room) != nil { // twice is the same as once
-			return
-		}
-		if s.Write(ctx, polysock.Text, []byte("ready")) != nil {
-			return
-		}
-		for {
-			typ, data, err := s.Read(ctx)
-			if err != nil {
-				return
-			}
-			if string(data) == "unsubscribe" {
-				s.Unsubscribe(room)
-				_ = s.Write(ctx, polysock.Text, []byte("unsubscribed"))
-				continue
-			}
-			if err := (*srv).Publish(ctx, room, typ, data); err != nil {
-				_ = s.Close(4501, "publish failed")
-				return
-			}
-		}
-	}
-}
-
 func dialRoom(t *testing.T, base, transport, room string) *client.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -88,7 +54,7 @@ func dialRoom(t *testing.T, base, transport, room string) *client.Conn {
 		t.Fatalf("dial %s: %v", transport, err)
 	}
 	t.Cleanup(func() { _ = c.Close(1000, "") })
-	expectMsg(t, c, "ready")
+	expectMsg(t, c, chattest.Ready)
 	return c
 }
 
@@ -109,7 +75,7 @@ func TestPublishSubscribeAcrossTransports(t *testing.T) {
 	wsLeakCheck(t)
 	b := &countingBroker{Memory: broker.NewMemory()}
 	var srv *server.Server
-	srv = server.New(chatHandler(&srv), &server.Options{Broker: b})
+	srv = server.New(chattest.Handler(func() *server.Server { return srv }), &server.Options{Broker: b})
 	e := startServer(t, srv)
 	var conns []*client.Conn
 	for _, tr := range []string{"websocket", "stream", "poll"} {
@@ -162,10 +128,10 @@ func TestPublishSubscribeAcrossTransports(t *testing.T) {
 	expectMsg(t, other, "mine")
 
 	// Unsubscribe: the first client stops getting lobby's messages.
-	if err := conns[0].Write(context.Background(), polysock.Text, []byte("unsubscribe")); err != nil {
+	if err := conns[0].Write(context.Background(), polysock.Text, []byte(chattest.Unsubscribe)); err != nil {
 		t.Fatal(err)
 	}
-	expectMsg(t, conns[0], "unsubscribed")
+	expectMsg(t, conns[0], chattest.Unsubscribed)
 	if err := conns[1].Write(context.Background(), polysock.Text, []byte("after")); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +160,7 @@ func readBounded(c *client.Conn) (polysock.MessageType, []byte, error) {
 func TestPublishOverflowClosesSubscriber(t *testing.T) {
 	wsLeakCheck(t)
 	var srv *server.Server
-	srv = server.New(chatHandler(&srv), &server.Options{OutboxBytes: 1024})
+	srv = server.New(chattest.Handler(func() *server.Server { return srv }), &server.Options{OutboxBytes: 1024})
 	e := startServer(t, srv)
 	c := dialRoom(t, e, "websocket", "big")
 	if err := srv.Publish(context.Background(), "big", polysock.Binary, make([]byte, 2048)); err != nil {

@@ -40,6 +40,10 @@ type Server struct {
 	// while waiting for the network.
 	topicsMu sync.Mutex
 	topics   map[string]*topicSubs
+
+	// router and forwarder are set when the broker is a broker.Router (route.go).
+	router    broker.Router
+	forwarder *transports.Forwarder
 }
 
 // New returns a Server that calls handler for every new session. opts may be nil.
@@ -49,7 +53,7 @@ func New(handler func(*Session), opts *Options) *Server {
 	if b == nil {
 		b = broker.NewMemory()
 	}
-	return &Server{
+	srv := &Server{
 		cfg:      cfg,
 		handler:  handler,
 		upgrader: transports.NewWebSocketUpgrader(cfg.WriteTimeout),
@@ -57,6 +61,11 @@ func New(handler func(*Session), opts *Options) *Server {
 		broker:   b,
 		topics:   make(map[string]*topicSubs),
 	}
+	if r, ok := b.(broker.Router); ok {
+		srv.router = r
+		srv.forwarder = transports.NewForwarder(r.NodeID(), srv.forwardFailed)
+	}
+	return srv
 }
 
 // Stats is a snapshot of the server's counters.
@@ -83,6 +92,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		transports.WriteError(w, http.StatusForbidden, wire.ClosePolicyViolation, "origin not allowed")
 		return
 	}
+	if srv.route(w, r) { // another node's session (route.go)
+		return
+	}
 	if transports.IsWebSocketUpgrade(r) {
 		srv.serveWebSocket(w, r)
 		return
@@ -94,7 +106,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (srv *Server) newSession(r *http.Request, protocol string, raw bool) (*Session, *polysock.CloseError) {
 	s := &Session{
 		srv:      srv,
-		id:       randomID(),
+		id:       srv.newSessionID(),
 		token:    randomID(),
 		protocol: protocol,
 		raw:      raw,
@@ -190,6 +202,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		srv.waitReaders()
 		close(done)
 	}()
+	if srv.forwarder != nil {
+		defer srv.forwarder.CloseIdleConnections()
+	}
 	select {
 	case <-done:
 		return nil
