@@ -37,8 +37,10 @@ test: deps
 test-go-vet:
 	$(GO) vet ./...
 
+# POLYSOCK_REQUIRE_REDIS=1: the Redis broker and cluster tests (broker/redis, e2e/cluster)
+# fail rather than skip when redis-server is missing (make deps installs it).
 test-go:
-	$(GO) test -race -count=1 -timeout 10m ./...
+	POLYSOCK_REQUIRE_REDIS=1 $(GO) test -race -count=1 -timeout 10m ./...
 
 test-ts-typecheck:
 	$(NPX) tsc --noEmit -p tsconfig.json
