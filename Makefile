@@ -1,6 +1,7 @@
 # polysock developer entry points. `make test` is what CI runs (.ci/run).
 #
-#   make demo [ARGS=...]   run the demo server (go run ./demo $(ARGS))
+#   make demo [ARGS=...]   run the demo server (go run ./demo $(ARGS)), no services needed
+#   make demo-cluster      three demo nodes on Redis behind a round-robin proxy on :8080
 #   make deps              install npm and Debian dependencies (scripts/deps.sh)
 #   make test              every check, fail-fast, in order (see TEST_STEPS)
 #   make bundle            rebuild the browser client into js/dist (commit the result)
@@ -22,10 +23,17 @@ FUZZTIME ?= 10s
 # Add a check by writing a test-<name> target and appending it here.
 TEST_STEPS := test-go-vet check-bundle test-go test-ts-typecheck test-js-unit test-sockjs test-browser test-chat
 
-.PHONY: demo deps test $(TEST_STEPS) bundle bench fuzz clean
+.PHONY: demo demo-cluster deps test $(TEST_STEPS) bundle bench fuzz clean
 
 demo:
 	$(GO) run ./demo $(ARGS)
+
+# Three demo nodes (n1-n3 on 127.0.0.1:8081-8083) sharing a redis-server (started on
+# 127.0.0.1:$(REDIS_PORT) unless one answers there), behind a round-robin proxy without
+# stickiness on 127.0.0.1:8080 (scripts/demo-cluster.sh, docs/SCALING.md).
+REDIS_PORT ?= 6379
+demo-cluster:
+	GO=$(GO) REDIS_PORT=$(REDIS_PORT) scripts/demo-cluster.sh
 
 deps:
 	@scripts/deps.sh
