@@ -112,23 +112,9 @@ func run(addr, redisAddr, nodeID, advertise string, log *slog.Logger) error {
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf("polysock demo: http://%s/  (endpoint http://%s/rt)\n", ln.Addr(), ln.Addr())
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go hub.watchTransports(ctx, 500*time.Millisecond)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("failed to serve: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err = rt.Shutdown(shutdownCtx)
-	if herr := hs.Shutdown(shutdownCtx); herr != nil && !errors.Is(herr, http.ErrServerClosed) {
-		err = errors.Join(err, herr)
-	}
-	return err
+	return serve(hs, ln, 10*time.Second, func(ctx context.Context) {
+		go hub.watchTransports(ctx, 500*time.Millisecond)
+	}, rt.Shutdown)
 }
 
 // runProxy serves a round-robin proxy over backends until interrupted: each request and
@@ -144,8 +130,17 @@ func runProxy(addr string, backends []string) error {
 	}
 	fmt.Printf("polysock demo cluster: http://%s/  (round robin over %s)\n", ln.Addr(), strings.Join(backends, " "))
 	hs := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	return serve(hs, ln, 5*time.Second, nil, nil)
+}
+
+// serve runs hs on ln until SIGINT or SIGTERM, calling started (if not nil) with a context
+// that ends then; it then shuts down first (if not nil) and hs, within grace.
+func serve(hs *http.Server, ln net.Listener, grace time.Duration, started func(context.Context), first func(context.Context) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if started != nil {
+		started(ctx)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -153,10 +148,16 @@ func runProxy(addr string, backends []string) error {
 		return fmt.Errorf("failed to serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	_ = hs.Shutdown(shutdownCtx)
-	return nil
+	var err error
+	if first != nil {
+		err = first(shutdownCtx)
+	}
+	if herr := hs.Shutdown(shutdownCtx); herr != nil && !errors.Is(herr, http.ErrServerClosed) {
+		err = errors.Join(err, herr)
+	}
+	return err
 }
 
 // fromLoopback reports whether r came from this machine.
