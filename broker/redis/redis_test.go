@@ -23,11 +23,11 @@ const guard = 20 * time.Second
 
 // env is one redis-server and the clients and brokers of a test.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	addr string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	leakcheck.Register(t, 5*time.Second)
 	return &env{t: t, addr: redistest.Start(t)}
