@@ -76,8 +76,8 @@ type Options struct {
 	// Broker carries pub/sub messages (Server.Publish, Session.Subscribe). A broker that
 	// also implements broker.Router (broker/redis) makes the server one node of a
 	// cluster: session ids start with the node id, and a request for a session of another
-	// node is passed to that node (docs/SCALING.md). Nil means an in-memory broker of this
-	// server alone (broker.NewMemory).
+	// node is passed to that node (docs/SCALING.md). The server does not close it. Nil
+	// means an in-memory broker of this server alone (broker.NewMemory).
 	Broker broker.Broker
 
 	// Logger receives the server's logs. Nil discards them.

@@ -68,7 +68,8 @@ func checkTopic(t string) error {
 // Server.Publish), until Unsubscribe or the end of the session: subscriptions end with
 // the session. Subscribing twice is the same as once. ctx bounds the wait for the broker
 // (a cluster broker subscribes over the network the first time a topic is used on this
-// node). It fails with the session's *polysock.CloseError once the session has ended.
+// node; sessions subscribing to that topic meanwhile share the outcome of that first
+// call). It fails with the session's *polysock.CloseError once the session has ended.
 func (s *Session) Subscribe(ctx context.Context, topic string) error {
 	if err := checkTopic(topic); err != nil {
 		return fmt.Errorf("failed to subscribe: %w", err)

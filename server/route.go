@@ -85,7 +85,7 @@ func (srv *Server) forwardFailed(w http.ResponseWriter, r *http.Request, err err
 		return
 	}
 	srv.cfg.log.Debug("polysock: forwarding failed", "err", err)
-	http.Error(w, "session owner did not answer", http.StatusBadGateway)
+	transports.WriteBadGateway(w)
 }
 
 // refuse answers a routed request with code, as the owner would have: a WebSocket close

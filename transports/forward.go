@@ -72,6 +72,12 @@ func IsDialError(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
+// WriteBadGateway answers a request whose target failed after the connection was made:
+// 502 without a close code, which a client takes for a lost connection and retries.
+func WriteBadGateway(w http.ResponseWriter) {
+	http.Error(w, "session owner did not answer", http.StatusBadGateway)
+}
+
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -214,3 +214,21 @@ func TestClusterRefusals(t *testing.T) {
 		t.Errorf("n2 opened %d sessions", st.Opened)
 	}
 }
+
+// When a node's subscriber connection to Redis breaks, messages may have been missed:
+// every session subscribed on that node is closed with 1011, never left with a silent gap.
+func TestBrokerLossClosesSubscribedSessions(t *testing.T) {
+	e := newEnv(t)
+	n := e.startNode("n1")
+	c := dial(t, n.hs.URL, "websocket")
+	if err := e.client().ClientKillByFilter(context.Background(), "TYPE", "pubsub").Err(); err != nil {
+		t.Fatalf("CLIENT KILL: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	_, _, err := c.Read(ctx)
+	var ce *polysock.CloseError
+	if !errors.As(err, &ce) || ce.Code != polysock.CloseInternalError {
+		t.Fatalf("read: %v, want close 1011", err)
+	}
+}
