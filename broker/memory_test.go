@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/polysock/polysock/internal/seqcheck"
 	"sync"
 	"testing"
 
@@ -93,7 +94,7 @@ func TestMemoryOneOrderPerTopic(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				_ = b.Publish(context.Background(), broker.Message{Topic: "t", Type: polysock.Text, Data: fmt.Appendf(nil, "%d.%d", p, i)})
+				_ = b.Publish(context.Background(), broker.Message{Topic: "t", Type: polysock.Text, Data: []byte(seqcheck.Name("", p, i))})
 			}
 		}()
 	}
@@ -102,17 +103,12 @@ func TestMemoryOneOrderPerTopic(t *testing.T) {
 	if len(first) != pubs*each {
 		t.Fatalf("got %d messages, want %d", len(first), pubs*each)
 	}
-	next := make([]int, pubs)
-	for _, m := range first {
-		var p, i int
-		if _, err := fmt.Sscanf(m, "t:%d.%d", &p, &i); err != nil || i != next[p] {
-			t.Fatalf("message %q out of order (want %d.%d)", m, p, next[p])
-		}
-		next[p]++
+	if _, err := seqcheck.Check(first, "t:", pubs); err != nil {
+		t.Fatal(err)
 	}
 	for _, s := range subs[1:] {
-		if fmt.Sprint(s.got()) != fmt.Sprint(first) {
-			t.Fatal("subscribers saw different orders")
+		if err := seqcheck.Same(s.got(), first); err != nil {
+			t.Fatalf("subscribers saw different orders: %v", err)
 		}
 	}
 }

@@ -3,7 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/polysock/polysock/internal/seqcheck"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -92,35 +92,33 @@ func TestPublishSubscribeAcrossTransports(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for k := range each {
-				if err := c.Write(context.Background(), polysock.Text, fmt.Appendf(nil, "%d.%d", i, k)); err != nil {
+				if err := c.Write(context.Background(), polysock.Text, []byte(seqcheck.Name("", i, k))); err != nil {
 					t.Errorf("write: %v", err)
 					return
 				}
 			}
 		}()
 	}
-	got := make([][]string, len(conns))
+	var first []string
 	for i, c := range conns {
-		next := make([]int, len(conns))
+		var got []string
 		for range each * len(conns) {
 			_, data, err := readBounded(c)
 			if err != nil {
 				t.Fatalf("client %d: %v", i, err)
 			}
-			var p, k int
-			if _, err := fmt.Sscanf(string(data), "%d.%d", &p, &k); err != nil || k != next[p] {
-				t.Fatalf("client %d got %q, want %d.%d", i, data, p, next[p])
-			}
-			next[p]++
-			got[i] = append(got[i], string(data))
+			got = append(got, string(data))
+		}
+		if _, err := seqcheck.Check(got, "", len(conns)); err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+		if i == 0 {
+			first = got
+		} else if err := seqcheck.Same(got, first); err != nil {
+			t.Fatalf("client %d saw another order than client 0: %v", i, err)
 		}
 	}
 	wg.Wait()
-	for i := range got[1:] {
-		if strings.Join(got[i+1], ",") != strings.Join(got[0], ",") {
-			t.Fatalf("client %d saw another order than client 0", i+1)
-		}
-	}
 	// other got nothing of lobby's: its next message is its own publication.
 	if err := other.Write(context.Background(), polysock.Text, []byte("mine")); err != nil {
 		t.Fatal(err)

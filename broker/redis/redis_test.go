@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"github.com/polysock/polysock/internal/seqcheck"
 	"sync"
 	"testing"
 	"time"
@@ -187,7 +187,7 @@ func TestOneOrderAcrossNodes(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				if err := n.Publish(context.Background(), broker.Message{Topic: "chat", Type: polysock.Text, Data: fmt.Appendf(nil, "%d.%d", p, i)}); err != nil {
+				if err := n.Publish(context.Background(), broker.Message{Topic: "chat", Type: polysock.Text, Data: []byte(seqcheck.Name("", p, i))}); err != nil {
 					t.Errorf("Publish: %v", err)
 					return
 				}
@@ -200,17 +200,12 @@ func TestOneOrderAcrossNodes(t *testing.T) {
 		r.wait(t, "every message", func(m []string, _ []error) bool { return len(m) >= total })
 	}
 	first := recs[0].got()
-	next := make([]int, len(nodes))
-	for _, m := range first {
-		var p, i int
-		if _, err := fmt.Sscanf(m, "chat:text:%d.%d", &p, &i); err != nil || i != next[p] {
-			t.Fatalf("%q out of order, want %d.%d", m, p, next[p])
-		}
-		next[p]++
+	if _, err := seqcheck.Check(first, "chat:text:", len(nodes)); err != nil {
+		t.Fatal(err)
 	}
 	for i, r := range recs[1:] {
-		if strings.Join(r.got(), ",") != strings.Join(first, ",") {
-			t.Fatalf("node %d saw another order", i+2)
+		if err := seqcheck.Same(r.got(), first); err != nil {
+			t.Fatalf("node %d saw another order: %v", i+2, err)
 		}
 	}
 }

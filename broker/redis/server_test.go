@@ -3,7 +3,7 @@ package redis_test
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/polysock/polysock/internal/seqcheck"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -117,7 +117,7 @@ func TestClusterChatInProcess(t *testing.T) {
 	for i, c := range conns {
 		go func() {
 			for k := range each {
-				if c.Write(context.Background(), polysock.Text, fmt.Appendf(nil, "%d.%d", i, k)) != nil {
+				if c.Write(context.Background(), polysock.Text, []byte(seqcheck.Name("", i, k))) != nil {
 					return
 				}
 			}
@@ -126,25 +126,22 @@ func TestClusterChatInProcess(t *testing.T) {
 	var first []string
 	for i, c := range conns {
 		var got []string
-		next := make([]int, len(conns))
 		ctx, cancel := context.WithTimeout(context.Background(), guard)
 		for range each * len(conns) {
 			_, data, err := c.Read(ctx)
 			if err != nil {
 				t.Fatalf("client %d (%s): %v", i, c.Transport(), err)
 			}
-			var p, k int
-			if _, err := fmt.Sscanf(string(data), "%d.%d", &p, &k); err != nil || k != next[p] {
-				t.Fatalf("client %d got %q, want %d.%d", i, data, p, next[p])
-			}
-			next[p]++
 			got = append(got, string(data))
 		}
 		cancel()
+		if _, err := seqcheck.Check(got, "", len(conns)); err != nil {
+			t.Fatalf("client %d (%s): %v", i, c.Transport(), err)
+		}
 		if i == 0 {
 			first = got
-		} else if strings.Join(got, ",") != strings.Join(first, ",") {
-			t.Fatalf("client %d saw another order than client 0", i)
+		} else if err := seqcheck.Same(got, first); err != nil {
+			t.Fatalf("client %d saw another order than client 0: %v", i, err)
 		}
 	}
 }
