@@ -95,7 +95,8 @@ func dial(t *testing.T, url, transport string) *client.Conn {
 }
 
 // Three nodes behind a round-robin proxy, no stickiness: clients on every transport
-// chat across nodes, every message exactly once and in one order for all.
+// chat across nodes, every message exactly once and in one order for all, before and
+// after moving their sessions to other transports.
 func TestClusterChatInProcess(t *testing.T) {
 	e := newEnv(t)
 	front, _ := e.cluster()
@@ -113,11 +114,34 @@ func TestClusterChatInProcess(t *testing.T) {
 	if len(owners) < 2 {
 		t.Logf("all sessions opened on one node (%v): routing is exercised by the other requests", owners)
 	}
+	chat(t, conns, "a")
+	// Every session moves to the next transport: each resume lands on whichever node
+	// the proxy picks and is passed to the owner (a WebSocket upgrade included), and the
+	// chat goes on with nothing lost.
+	next := map[string]string{"websocket": "stream", "stream": "poll", "poll": "websocket"}
+	for i, c := range conns {
+		ctx, cancel := context.WithTimeout(context.Background(), guard)
+		to := next[c.Transport()]
+		if err := c.SwitchTransport(ctx, to); err != nil {
+			t.Fatalf("client %d: switch to %s: %v", i, to, err)
+		}
+		cancel()
+		if c.Transport() != to {
+			t.Fatalf("client %d runs on %s after switching to %s", i, c.Transport(), to)
+		}
+	}
+	chat(t, conns, "b")
+}
+
+// chat has each of conns send 100 messages named after tag, and checks that every conn
+// receives all of them, each sender's in order, all in one same order.
+func chat(t *testing.T, conns []*client.Conn, tag string) {
+	t.Helper()
 	const each = 100
 	for i, c := range conns {
 		go func() {
 			for k := range each {
-				if c.Write(context.Background(), polysock.Text, []byte(seqcheck.Name("", i, k))) != nil {
+				if c.Write(context.Background(), polysock.Text, []byte(seqcheck.Name(tag, i, k))) != nil {
 					return
 				}
 			}
@@ -135,7 +159,7 @@ func TestClusterChatInProcess(t *testing.T) {
 			got = append(got, string(data))
 		}
 		cancel()
-		if _, err := seqcheck.Check(got, "", len(conns)); err != nil {
+		if _, err := seqcheck.Check(got, tag, len(conns)); err != nil {
 			t.Fatalf("client %d (%s): %v", i, c.Transport(), err)
 		}
 		if i == 0 {
