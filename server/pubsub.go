@@ -89,7 +89,8 @@ func (s *Session) Subscribe(ctx context.Context, topic string) error {
 		t = &topicSubs{srv: srv, name: topic, ready: make(chan struct{})}
 		srv.topics[topic] = t
 	}
-	if _, ok := s.topics[topic]; !ok {
+	_, already := s.topics[topic]
+	if !already {
 		if s.topics == nil {
 			s.topics = map[string]struct{}{}
 		}
@@ -102,7 +103,8 @@ func (s *Session) Subscribe(ctx context.Context, topic string) error {
 		srv.topicsMu.Lock()
 		t.sub, t.err = sub, err
 		if err != nil {
-			// Nobody is subscribed: every member that joined meanwhile fails too.
+			// Nobody is subscribed: every member that joined meanwhile fails too. (A
+			// pending topic stays in srv.topics until here: leaveLocked keeps it.)
 			delete(srv.topics, topic)
 			for _, m := range t.members {
 				delete(m.topics, topic)
@@ -122,7 +124,9 @@ func (s *Session) Subscribe(ctx context.Context, topic string) error {
 		select {
 		case <-t.ready:
 		case <-ctx.Done():
-			s.Unsubscribe(topic)
+			if !already {
+				s.Unsubscribe(topic)
+			}
 			return fmt.Errorf("failed to subscribe: %w", ctx.Err())
 		}
 	}

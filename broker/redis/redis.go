@@ -57,6 +57,9 @@ type Broker struct {
 	closeErr error
 	once     sync.Once
 
+	// subMu orders the SUBSCRIBE and UNSUBSCRIBE commands as the changes of topics that
+	// cause them: it is held across the change and the command's write.
+	subMu  sync.Mutex
 	mu     sync.Mutex
 	topics map[string][]*sub      // by topic; a topic with handlers is subscribed
 	pings  map[string]chan error  // subscription fences waiting for their PONG, by token
@@ -164,9 +167,11 @@ func (b *Broker) Publish(ctx context.Context, m broker.Message) error {
 // published afterwards reaches h.
 func (b *Broker) Subscribe(ctx context.Context, topic string, h broker.Handler) (broker.Subscription, error) {
 	s := &sub{b: b, topic: topic, h: h}
+	b.subMu.Lock()
 	b.mu.Lock()
 	if b.ctx.Err() != nil {
 		b.mu.Unlock()
+		b.subMu.Unlock()
 		return nil, errors.New("failed to subscribe: broker closed")
 	}
 	first := len(b.topics[topic]) == 0
@@ -179,6 +184,7 @@ func (b *Broker) Subscribe(ctx context.Context, topic string, h broker.Handler) 
 	if first {
 		err = b.ps.Subscribe(ctx, b.channel(topic))
 	}
+	b.subMu.Unlock()
 	if err == nil {
 		err = b.ps.Ping(ctx, token)
 	}
@@ -205,6 +211,8 @@ func (b *Broker) Subscribe(ctx context.Context, topic string, h broker.Handler) 
 func (s *sub) Unsubscribe() {
 	s.once.Do(func() {
 		b := s.b
+		b.subMu.Lock()
+		defer b.subMu.Unlock()
 		b.mu.Lock()
 		subs := b.topics[s.topic]
 		rest := make([]*sub, 0, len(subs))

@@ -305,3 +305,35 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// A topic's last handler leaving and a new one arriving at once (a room emptied and
+// joined again): the new subscription holds, whatever the order of the two calls'
+// commands could have been.
+func TestResubscribeRightAfterUnsubscribe(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.broker("a"), e.broker("b")
+	for i := range 30 {
+		old := subscribe(t, a, "room", newRecorder())
+		r := newRecorder()
+		type result struct {
+			sub broker.Subscription
+			err error
+		}
+		done := make(chan result)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), guard)
+			defer cancel()
+			sub, err := a.Subscribe(ctx, "room", r)
+			done <- result{sub, err}
+		}()
+		old.Unsubscribe()
+		res := <-done
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		sub := res.sub
+		publish(t, b, "room", polysock.Text, fmt.Sprint(i))
+		r.wait(t, "the message after resubscribing", func(m []string, _ []error) bool { return len(m) > 0 })
+		sub.Unsubscribe()
+	}
+}
