@@ -67,6 +67,7 @@ func (srv *Server) route(w http.ResponseWriter, r *http.Request) bool {
 		srv.cfg.log.Warn("polysock: cannot find the owner of a session", "node", node, "err", err)
 		srv.refuse(w, r, wire.CloseTryAgainLater, "session owner not found")
 	default:
+		srv.forwarded.Add(1)
 		srv.forwarder.Forward(w, r, target)
 	}
 	return true

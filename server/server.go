@@ -33,7 +33,7 @@ type Server struct {
 	readers     int
 	readersIdle chan struct{}
 
-	opened, resumed atomic.Uint64
+	opened, resumed, forwarded atomic.Uint64
 
 	broker broker.Broker
 	// topicsMu guards topics and every Session's topics (pubsub.go). It is never held
@@ -73,6 +73,9 @@ type Stats struct {
 	Sessions int    // live sessions
 	Opened   uint64 // sessions opened since New
 	Resumed  uint64 // resumes after a lost carrier or onto another transport (a poll continuing a poll session or a recycled stream does not count)
+	// Forwarded counts the requests passed to the node that owns their session (a
+	// cluster broker, docs/SCALING.md).
+	Forwarded uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -80,7 +83,7 @@ func (srv *Server) Stats() Stats {
 	srv.mu.Lock()
 	n := len(srv.sessions)
 	srv.mu.Unlock()
-	return Stats{Sessions: n, Opened: srv.opened.Load(), Resumed: srv.resumed.Load()}
+	return Stats{Sessions: n, Opened: srv.opened.Load(), Resumed: srv.resumed.Load(), Forwarded: srv.forwarded.Load()}
 }
 
 // ServeHTTP serves the polysock endpoint.

@@ -99,7 +99,7 @@ func dial(t *testing.T, url, transport string) *client.Conn {
 // after moving their sessions to other transports.
 func TestClusterChatInProcess(t *testing.T) {
 	e := newEnv(t)
-	front, _ := e.cluster()
+	front, nodes := e.cluster()
 	var conns []*client.Conn
 	owners := map[string]bool{}
 	for _, tr := range []string{"websocket", "stream", "poll", "websocket", "stream", "poll"} {
@@ -131,6 +131,14 @@ func TestClusterChatInProcess(t *testing.T) {
 		}
 	}
 	chat(t, conns, "b")
+	var forwarded uint64
+	for _, n := range nodes {
+		forwarded += n.srv.Stats().Forwarded
+	}
+	if forwarded == 0 {
+		t.Error("no request was forwarded to its session's node")
+	}
+	t.Logf("%d requests forwarded", forwarded)
 }
 
 // chat has each of conns send 100 messages named after tag, and checks that every conn
