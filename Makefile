@@ -97,7 +97,8 @@ check-bundle:
 		exit 1; \
 	fi
 
-# The Go benchmarks of every package, then the WebSocket echo comparison with raw gorilla
+# The Go benchmarks of every package (with cluster publish latency and throughput on a real
+# redis-server, broker/redis), then the WebSocket echo comparison with raw gorilla
 # (interleaved rounds), the HTTP transports beside WebSocket, hello-world (Go generator and
 # wrk) and raw gorilla (rounds), and the memory per idle WebSocket session and per held
 # stream or poll; see docs/BENCHMARKS.md.
