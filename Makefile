@@ -74,7 +74,9 @@ test-browser:
 # The demo chat in headless Chromium behind a hostile proxy (e2e/chat/proxy: WebSocket
 # refused, killed after 200 ms, buffered responses): two users chatting on every path, an
 # image byte for byte, a close code set by the server. Prints the time from page load to
-# the first delivered message; screenshots go to artifacts/chat/.
+# the first delivered message; screenshots go to artifacts/chat/. Also the demo as a
+# cluster (e2e/chat/cluster.test.mjs): three nodes on a real redis-server behind the
+# round-robin proxy, users on websocket, stream and poll chatting across them.
 test-chat:
 	node --test e2e/chat/
 
