@@ -230,3 +230,47 @@ func startServer(t *testing.T, srv *server.Server) string {
 	})
 	return hs.URL
 }
+
+// Subscribing twice is the same as once: one copy of each message; Unsubscribe once ends
+// it.
+func TestSubscribeTwiceIsOnce(t *testing.T) {
+	wsLeakCheck(t)
+	subscribed := make(chan struct{})
+	var srv *server.Server
+	srv = server.New(func(s *server.Session) {
+		ctx := s.Context()
+		for range 2 {
+			if err := s.Subscribe(ctx, "t"); err != nil {
+				return
+			}
+		}
+		close(subscribed)
+		_, _, _ = s.Read(ctx) // any message: unsubscribe once
+		s.Unsubscribe("t")
+		// The in-memory broker delivers within Publish: had the session still been
+		// subscribed, "three" would be in its outbox before "fence".
+		_ = srv.Publish(ctx, "t", polysock.Text, []byte("three"))
+		_ = s.Write(ctx, polysock.Text, []byte("fence"))
+		<-ctx.Done()
+	}, nil)
+	e := startServer(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, e, &client.Options{Transports: []string{"websocket"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(1000, "")
+	<-subscribed
+	for _, m := range []string{"one", "two"} {
+		if err := srv.Publish(ctx, "t", polysock.Text, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectMsg(t, c, "one")
+	expectMsg(t, c, "two")
+	if err := c.Write(ctx, polysock.Text, []byte("unsubscribe")); err != nil {
+		t.Fatal(err)
+	}
+	expectMsg(t, c, "fence")
+}
