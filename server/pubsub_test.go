@@ -45,6 +45,17 @@ func (s *countedSub) Unsubscribe() {
 	s.once.Do(func() { s.b.live.Add(-1); s.sub.Unsubscribe() })
 }
 
+// dialWebSocket opens a session on url over WebSocket; the test's cleanup closes it.
+func dialWebSocket(t *testing.T, ctx context.Context, url string) *client.Conn {
+	t.Helper()
+	c, err := client.Dial(ctx, url, &client.Options{Transports: []string{"websocket"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(1000, "") })
+	return c
+}
+
 func dialRoom(t *testing.T, base, transport, room string) *client.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -201,11 +212,7 @@ func TestSubscribeAfterEnd(t *testing.T) {
 	e := startServer(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, e, &client.Options{Transports: []string{"websocket"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(1000, "")
+	dialWebSocket(t, ctx, e)
 	select {
 	case err := <-ended:
 		var ce *polysock.CloseError
@@ -256,11 +263,7 @@ func TestSubscribeTwiceIsOnce(t *testing.T) {
 	e := startServer(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, e, &client.Options{Transports: []string{"websocket"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(1000, "")
+	c := dialWebSocket(t, ctx, e)
 	<-subscribed
 	for _, m := range []string{"one", "two"} {
 		if err := srv.Publish(ctx, "t", polysock.Text, []byte(m)); err != nil {
