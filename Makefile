@@ -1,6 +1,7 @@
 # polysock developer entry points. `make test` is what CI runs (.ci/run).
 #
-#   make demo [ARGS=...]   run the demo server (go run ./demo $(ARGS))
+#   make demo [ARGS=...]   run the demo server (go run ./demo $(ARGS)), no services needed
+#   make demo-cluster      three demo nodes on Redis behind a round-robin proxy on :8080
 #   make deps              install npm and Debian dependencies (scripts/deps.sh)
 #   make test              every check, fail-fast, in order (see TEST_STEPS)
 #   make test-capacity     19,000 sessions in one server process, memory per session
@@ -23,10 +24,17 @@ FUZZTIME ?= 10s
 # Add a check by writing a test-<name> target and appending it here.
 TEST_STEPS := test-go-vet check-bundle test-go test-ts-typecheck test-js-unit test-sockjs test-browser test-chat test-capacity
 
-.PHONY: demo deps test $(TEST_STEPS) bundle bench fuzz clean
+.PHONY: demo demo-cluster deps test $(TEST_STEPS) bundle bench fuzz clean
 
 demo:
 	$(GO) run ./demo $(ARGS)
+
+# Three demo nodes (n1-n3 on 127.0.0.1:8081-8083) sharing a redis-server (started on
+# 127.0.0.1:$(REDIS_PORT) unless one answers there), behind a round-robin proxy without
+# stickiness on 127.0.0.1:8080 (scripts/demo-cluster.sh, docs/SCALING.md).
+REDIS_PORT ?= 6379
+demo-cluster:
+	GO=$(GO) REDIS_PORT=$(REDIS_PORT) scripts/demo-cluster.sh
 
 deps:
 	@scripts/deps.sh
@@ -38,8 +46,10 @@ test: deps
 test-go-vet:
 	$(GO) vet ./...
 
+# POLYSOCK_REQUIRE_REDIS=1: the Redis broker and cluster tests (broker/redis, e2e/cluster)
+# fail rather than skip when redis-server is missing (make deps installs it).
 test-go:
-	$(GO) test -race -count=1 -timeout 10m ./...
+	POLYSOCK_REQUIRE_REDIS=1 $(GO) test -race -count=1 -timeout 10m ./...
 
 test-ts-typecheck:
 	$(NPX) tsc --noEmit -p tsconfig.json
@@ -65,7 +75,9 @@ test-browser:
 # The demo chat in headless Chromium behind a hostile proxy (e2e/chat/proxy: WebSocket
 # refused, killed after 200 ms, buffered responses): two users chatting on every path, an
 # image byte for byte, a close code set by the server. Prints the time from page load to
-# the first delivered message; screenshots go to artifacts/chat/.
+# the first delivered message; screenshots go to artifacts/chat/. Also the demo as a
+# cluster (e2e/chat/cluster.test.mjs): three nodes on a real redis-server behind the
+# round-robin proxy, users on websocket, stream and poll chatting across them.
 test-chat:
 	node --test e2e/chat/
 
@@ -97,7 +109,8 @@ check-bundle:
 		exit 1; \
 	fi
 
-# The Go benchmarks of every package, then the WebSocket echo comparison with raw gorilla
+# The Go benchmarks of every package (with cluster publish latency and throughput on a real
+# redis-server, broker/redis), then the WebSocket echo comparison with raw gorilla
 # (interleaved rounds), the HTTP transports beside WebSocket, hello-world (Go generator and
 # wrk) and raw gorilla (rounds), and the memory per idle WebSocket session and per held
 # stream or poll; see docs/BENCHMARKS.md.

@@ -40,15 +40,25 @@ const (
 // defaultRooms always exist, even when nobody is in them.
 var defaultRooms = []string{"lobby", "random", "help"}
 
-// hub holds the users and rooms. Each user's handler goroutine reads its messages and
-// relays them; Session.Write only copies into the session's outbox, so relaying under
-// mu never waits for a network.
+// hub holds the users and rooms of this node. Each user's handler goroutine reads its
+// messages and relays them. A room is a pub/sub topic (roomTopic): its messages, notices
+// and images are published on the server's broker, so with -redis they reach the room's
+// members on every node; the user list and room counts ("state") are this node's.
+// Session.Write only copies into the session's outbox, so writing under mu never waits
+// for a network; Subscribe and Publish may (on Redis) and run outside mu.
 type hub struct {
+	srv   *server.Server // set once, before the first session
 	mu    sync.Mutex
 	users map[*user]bool
 	rooms map[string]map[*user]bool
 	seq   int
 }
+
+// roomTopic is the pub/sub topic of a room.
+func roomTopic(room string) string { return "room:" + room }
+
+// publishTimeout bounds a publication (a broker on Redis may be slow or down).
+const publishTimeout = 5 * time.Second
 
 // user is one chat session.
 type user struct {
@@ -137,7 +147,7 @@ func (h *hub) add(s *server.Session, nick string) *user {
 	for n := 2; h.nickTaken(nick); n++ {
 		nick = fmt.Sprintf("%s%d", base, n)
 	}
-	u := &user{s: s, id: s.ID()[:8], nick: nick, transport: s.Transport(), rooms: map[string]bool{}}
+	u := &user{s: s, id: s.ID()[len(s.ID())-8:], nick: nick, transport: s.Transport(), rooms: map[string]bool{}}
 	h.users[u] = true
 	h.send(u, map[string]any{"type": "welcome", "id": u.id, "nick": u.nick})
 	h.stateLocked()
@@ -155,36 +165,54 @@ func (h *hub) nickTaken(nick string) bool {
 
 func (h *hub) remove(u *user) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	var left []string
 	for r := range u.rooms {
-		h.leaveLocked(u, r)
+		if h.leaveLocked(u, r) {
+			left = append(left, r)
+		}
 	}
 	delete(h.users, u)
 	h.stateLocked()
+	h.mu.Unlock()
+	for _, r := range left {
+		h.publish(r, map[string]any{"type": "sys", "room": r, "text": u.nick + " left", "ts": now()})
+	}
 }
 
+// join subscribes u to room. Only u's handler goroutine joins and leaves for u.
 func (h *hub) join(u *user, room string) {
 	room = strings.ToLower(clean(room, maxRoom))
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if room == "" || u.rooms[room] {
+	in := u.rooms[room]
+	h.mu.Unlock()
+	if room == "" || in {
 		return
 	}
+	if u.s.Subscribe(u.s.Context(), roomTopic(room)) != nil {
+		return // the session ended, or the broker failed (the session is closed then)
+	}
+	h.mu.Lock()
 	if h.rooms[room] == nil {
 		h.rooms[room] = map[*user]bool{}
 	}
 	h.rooms[room][u] = true
 	u.rooms[room] = true
 	h.send(u, map[string]any{"type": "joined", "room": room})
-	h.roomLocked(room, map[string]any{"type": "sys", "room": room, "text": u.nick + " joined", "ts": now()})
 	h.stateLocked()
+	h.mu.Unlock()
+	h.publish(room, map[string]any{"type": "sys", "room": room, "text": u.nick + " joined", "ts": now()})
 }
 
 func (h *hub) leave(u *user, room string) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.leaveLocked(u, room) {
+	left := h.leaveLocked(u, room)
+	if left {
 		h.stateLocked()
+	}
+	h.mu.Unlock()
+	if left {
+		u.s.Unsubscribe(roomTopic(room))
+		h.publish(room, map[string]any{"type": "sys", "room": room, "text": u.nick + " left", "ts": now()})
 	}
 }
 
@@ -198,7 +226,6 @@ func (h *hub) leaveLocked(u *user, room string) bool {
 		delete(h.rooms, room)
 	}
 	h.send(u, map[string]any{"type": "left", "room": room})
-	h.roomLocked(room, map[string]any{"type": "sys", "room": room, "text": u.nick + " left", "ts": now()})
 	return true
 }
 
@@ -208,12 +235,12 @@ func (h *hub) say(u *user, room, text string) {
 		return
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !u.rooms[room] {
-		return
+	in := u.rooms[room]
+	h.mu.Unlock()
+	if in {
+		h.publish(room, map[string]any{"type": "msg", "room": room, "from": u.id, "nick": u.nick,
+			"transport": u.s.Transport(), "text": text, "ts": now()})
 	}
-	h.roomLocked(room, map[string]any{"type": "msg", "room": room, "from": u.id, "nick": u.nick,
-		"transport": u.s.Transport(), "text": text, "ts": now()})
 }
 
 // image relays an image message to its room with the sender added to its header.
@@ -235,12 +262,10 @@ func (h *hub) image(u *user, data []byte) {
 	msg := binary.BigEndian.AppendUint16(nil, uint16(len(out)))
 	msg = append(append(msg, out...), data[2+n:]...)
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !u.rooms[room] {
-		return
-	}
-	for m := range h.rooms[room] {
-		_ = m.s.Write(context.Background(), polysock.Binary, msg)
+	in := u.rooms[room]
+	h.mu.Unlock()
+	if in {
+		h.publishBytes(room, polysock.Binary, msg)
 	}
 }
 
@@ -304,11 +329,16 @@ func (h *hub) stateLocked() {
 	}
 }
 
-func (h *hub) roomLocked(room string, ev map[string]any) {
+// publish sends an event to the members of room, on every node.
+func (h *hub) publish(room string, ev map[string]any) {
 	b, _ := json.Marshal(ev)
-	for u := range h.rooms[room] {
-		_ = u.s.Write(context.Background(), polysock.Text, b)
-	}
+	h.publishBytes(room, polysock.Text, b)
+}
+
+func (h *hub) publishBytes(room string, typ polysock.MessageType, b []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	_ = h.srv.Publish(ctx, roomTopic(room), typ, b) // the demo drops a message its broker refused
 }
 
 // send writes one event to one user. A failed Write means the session is over (or too

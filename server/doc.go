@@ -8,6 +8,10 @@
 // accepted at the same URL as raw sessions (one WebSocket message per message, no
 // resume).
 //
+// Server.Publish and Session.Subscribe give rooms (pub/sub topics) on an Options.Broker:
+// in memory by default, or broker/redis, which also makes the server one node of a
+// cluster behind any load balancer without sticky sessions (docs/SCALING.md).
+//
 // Server.SockJSHandler mounts a SockJS endpoint beside the native one, so existing
 // sockjs-client pages reach the same handler: their Sessions report Transport() ==
 // "sockjs", are text only (a binary Write fails with ErrTextOnly) and have no resume.

@@ -350,6 +350,7 @@ func (s *Session) end(err *polysock.CloseError) {
 	// Leave the registry before anyone can see the end (Read, Context, Shutdown waiting
 	// on ended): a session that has ended no longer counts in Stats or MaxSessions.
 	s.srv.remove(s)
+	s.srv.leaveAll(s)
 	close(s.ended)
 	s.cancel()
 	signal(s.readable)

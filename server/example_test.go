@@ -130,6 +130,59 @@ func ExampleServer_Shutdown() {
 	// shutdown: <nil>
 }
 
+// Rooms with Publish and Subscribe: each session subscribes to the room its opening
+// request names, and the handler publishes what it reads to that room. With a cluster
+// broker (Options.Broker, broker/redis) the same code reaches the room's sessions on every
+// node.
+func ExampleServer_Publish() {
+	var srv *server.Server
+	srv = server.New(func(s *server.Session) {
+		room := s.Request().URL.Query().Get("room")
+		if err := s.Subscribe(s.Context(), room); err != nil {
+			return // the session ended
+		}
+		_ = s.Write(s.Context(), polysock.Text, []byte("joined "+room))
+		for {
+			typ, data, err := s.Read(s.Context())
+			if err != nil {
+				return // the session ended; its subscriptions ended with it
+			}
+			_ = srv.Publish(s.Context(), room, typ, data)
+		}
+	}, nil)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer shutdown(srv)
+
+	ws := "ws" + strings.TrimPrefix(hs.URL, "http")
+	ada, _, err := websocket.DefaultDialer.Dial(ws+"/?room=lobby", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer ada.Close()
+	bob, _, err := websocket.DefaultDialer.Dial(ws+"/?room=lobby", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer bob.Close()
+	for _, c := range []*websocket.Conn{ada, bob} {
+		_, msg, _ := c.ReadMessage()
+		fmt.Println(string(msg))
+	}
+	_ = ada.WriteMessage(websocket.TextMessage, []byte("hi from ada"))
+	for _, c := range []*websocket.Conn{ada, bob} {
+		_, msg, _ := c.ReadMessage()
+		fmt.Println(string(msg))
+	}
+	// Output:
+	// joined lobby
+	// joined lobby
+	// hi from ada
+	// hi from ada
+}
+
 func shutdown(srv *server.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/polysock/polysock/broker"
 )
 
 // Options configures a Server. A nil *Options, and every zero field, means the default
@@ -99,6 +101,13 @@ type Options struct {
 	// headers are read by net/http before the server sees the request: bound them with
 	// http.Server.ReadHeaderTimeout. Zero means 10 s.
 	HandshakeTimeout time.Duration
+
+	// Broker carries pub/sub messages (Server.Publish, Session.Subscribe). A broker that
+	// also implements broker.Router (broker/redis) makes the server one node of a
+	// cluster: session ids start with the node id, and a request for a session of another
+	// node is passed to that node (docs/SCALING.md). The server does not close it. Nil
+	// means an in-memory broker of this server alone (broker.NewMemory).
+	Broker broker.Broker
 
 	// Logger receives the server's logs. Nil discards them.
 	Logger *slog.Logger

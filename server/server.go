@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/polysock/polysock"
+	"github.com/polysock/polysock/broker"
 	"github.com/polysock/polysock/internal/wire"
 	"github.com/polysock/polysock/transports"
 )
@@ -33,19 +34,40 @@ type Server struct {
 	readers     int
 	readersIdle chan struct{}
 
-	opened, resumed atomic.Uint64
+	opened, resumed, forwarded atomic.Uint64
+
+	broker broker.Broker
+	// topicsMu guards topics and every Session's topics (pubsub.go). It is never held
+	// while waiting for the network.
+	topicsMu sync.Mutex
+	topics   map[string]*topicSubs
+
+	// router and forwarder are set when the broker is a broker.Router (route.go).
+	router    broker.Router
+	forwarder *transports.Forwarder
 }
 
 // New returns a Server that calls handler for every new session. opts may be nil.
 func New(handler func(*Session), opts *Options) *Server {
 	cfg := newConfig(opts)
-	return &Server{
+	b := cfg.Broker
+	if b == nil {
+		b = broker.NewMemory()
+	}
+	srv := &Server{
 		cfg:      cfg,
 		handler:  handler,
 		upgrader: transports.NewWebSocketUpgrader(cfg.HandshakeTimeout),
 		sessions: make(map[string]*Session),
 		clients:  make(map[string]int),
+		broker:   b,
+		topics:   make(map[string]*topicSubs),
 	}
+	if r, ok := b.(broker.Router); ok {
+		srv.router = r
+		srv.forwarder = transports.NewForwarder(r.NodeID(), srv.forwardFailed)
+	}
+	return srv
 }
 
 // Stats is a snapshot of the server's counters.
@@ -53,6 +75,9 @@ type Stats struct {
 	Sessions int    // live sessions
 	Opened   uint64 // sessions opened since New
 	Resumed  uint64 // resumes after a lost carrier or onto another transport (a poll continuing a poll session or a recycled stream does not count)
+	// Forwarded counts the requests passed to the node that owns their session (a
+	// cluster broker, docs/SCALING.md).
+	Forwarded uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -60,7 +85,7 @@ func (srv *Server) Stats() Stats {
 	srv.mu.Lock()
 	n := len(srv.sessions)
 	srv.mu.Unlock()
-	return Stats{Sessions: n, Opened: srv.opened.Load(), Resumed: srv.resumed.Load()}
+	return Stats{Sessions: n, Opened: srv.opened.Load(), Resumed: srv.resumed.Load(), Forwarded: srv.forwarded.Load()}
 }
 
 // ServeHTTP serves the polysock endpoint.
@@ -70,6 +95,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !srv.cfg.endpointAllowed(r) {
 		transports.WriteError(w, http.StatusForbidden, wire.ClosePolicyViolation, "origin not allowed")
+		return
+	}
+	if srv.route(w, r) { // another node's session (route.go)
 		return
 	}
 	if transports.IsWebSocketUpgrade(r) {
@@ -83,7 +111,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (srv *Server) newSession(r *http.Request, protocol string, raw bool) (*Session, *polysock.CloseError) {
 	s := &Session{
 		srv:      srv,
-		id:       randomID(),
+		id:       srv.newSessionID(),
 		token:    randomID(),
 		protocol: protocol,
 		raw:      raw,
@@ -187,6 +215,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		srv.waitReaders()
 		close(done)
 	}()
+	if srv.forwarder != nil {
+		defer srv.forwarder.CloseIdleConnections()
+	}
 	select {
 	case <-done:
 		return nil

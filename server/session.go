@@ -72,6 +72,8 @@ type Session struct {
 	// nanoseconds, and how many of its HTTP requests are in progress (each counts as heard).
 	heard    atomic.Int64
 	requests atomic.Int32
+
+	topics map[string]struct{} // the topics subscribed to (pubsub.go); guarded by srv.topicsMu
 }
 
 type inMsg struct {

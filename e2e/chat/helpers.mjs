@@ -138,3 +138,59 @@ export async function screenshot(page, name) {
     // a screenshot is a debugging aid only
   }
 }
+
+/**
+ * The demo as a cluster: redis-server on a free port, three demo nodes on it (-redis) and
+ * the demo's round-robin proxy without stickiness (-proxy) in front: { origin, nodes, stop }.
+ */
+export async function startCluster() {
+  const redisPort = await freePort();
+  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const redisExited = new Promise((res) => redis.once('exit', res));
+  const stops = [async () => { redis.kill('SIGKILL'); await redisExited; }];
+  const stop = async () => { for (const s of stops.reverse()) await s(); };
+  try {
+    await waitRedis(redisPort);
+    const nodes = [];
+    for (const id of ['n1', 'n2', 'n3']) {
+      const n = await run('demo', ['-addr', '127.0.0.1:0', '-redis', `127.0.0.1:${redisPort}`, '-node', id], /^polysock demo: (http:\/\/127\.0\.0\.1:\d+)\//);
+      stops.push(n.stop);
+      nodes.push(n.url);
+    }
+    const p = await run('demo', ['-proxy', '127.0.0.1:0', '-backends', nodes.join(',')], /^polysock demo cluster: (http:\/\/127\.0\.0\.1:\d+)\//);
+    stops.push(p.stop);
+    return { origin: p.url, nodes, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function freePort() {
+  const { createServer } = await import('node:net');
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+// Waits until redis-server answers PING on port (bounded by GUARD).
+async function waitRedis(port) {
+  const { connect } = await import('node:net');
+  const deadline = Date.now() + GUARD;
+  for (;;) {
+    const ok = await new Promise((res) => {
+      const c = connect(port, '127.0.0.1');
+      c.once('error', () => res(false));
+      c.once('connect', () => c.write('PING\r\n'));
+      c.once('data', (d) => { c.destroy(); res(String(d).startsWith('+PONG')); });
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
