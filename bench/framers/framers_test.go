@@ -1,7 +1,6 @@
 package framers
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"net/http/httptest"
@@ -51,33 +50,12 @@ func startNode(t *testing.T) string {
 	cmd := exec.Command("node", "bench/socketio/server.mjs")
 	cmd.Dir = root
 	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
+	base, err := servers.StartProcess(cmd, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("failed to start node: %v", err)
-	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		if sc.Scan() {
-			line <- sc.Text()
-		}
-		close(line)
-	}()
-	select {
-	case l := <-line:
-		base, ok := strings.CutPrefix(l, "listening on ")
-		if !ok {
-			t.Fatalf("unexpected first line from the socket.io server: %q", l)
-		}
-		return base
-	case <-time.After(30 * time.Second):
-		t.Fatal("the socket.io server did not start within 30 s")
-	}
-	return ""
+	return base
 }
 
 func dialN(t *testing.T, ctx context.Context, f loadgen.Framer, base string, n int) []loadgen.Conn {
