@@ -95,6 +95,9 @@ func TestFramers(t *testing.T) {
 			}
 			// Every connection opened so far receives the broadcast.
 			subs := dialN(t, ctx, f, base, 3)
+			if _, err := loadgen.AwaitSessions(ctx, base, 8, 30*time.Second); err != nil {
+				t.Fatal(err)
+			}
 			res, err = loadgen.Fanout(ctx, subs, 7, 100, func(ctx context.Context) error {
 				return loadgen.Publish(ctx, base, 7, 100)
 			})
@@ -158,7 +161,11 @@ func TestIntegrityCatchesFaults(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "out of order or lost") {
 				t.Fatalf("closed loop over a connection that %ss: err = %v, want out of order or lost", mode, err)
 			}
+			base = startServer(t, Raw{}) // a server of its own: the failed loop's connection is gone
 			subs := dialN(t, ctx, Raw{}, base, 1)
+			if _, err := loadgen.AwaitSessions(ctx, base, 1, 30*time.Second); err != nil {
+				t.Fatal(err)
+			}
 			subs[0] = &faulty{Conn: subs[0], mode: mode}
 			_, err = loadgen.Fanout(ctx, subs, 5, 64, func(ctx context.Context) error { return loadgen.Publish(ctx, base, 5, 64) })
 			if err == nil || !strings.Contains(err.Error(), "out of order or lost") {

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,6 +37,55 @@ func Publish(ctx context.Context, base string, count, size int) error {
 		return fmt.Errorf("failed to publish: %s: %s", resp.Status, body)
 	}
 	return nil
+}
+
+// Mem is a server's GET /mem answer (bench/servers.Mem; the socket.io server reports V8's
+// heapUsed as heap_inuse and no stack), in bytes, taken after a garbage collection.
+type Mem struct {
+	HeapInuse  float64 `json:"heap_inuse"`
+	StackInuse float64 `json:"stack_inuse"`
+	RSS        float64 `json:"rss"`
+	Sessions   int     `json:"sessions"` // connections the server holds
+}
+
+// ServerMem reads GET base/mem.
+func ServerMem(ctx context.Context, base string) (Mem, error) {
+	var m Mem
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/mem", nil)
+	if err != nil {
+		return m, fmt.Errorf("failed to read the server's memory: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return m, fmt.Errorf("failed to read the server's memory: %w", err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return m, fmt.Errorf("failed to read the server's memory: %w", err)
+	}
+	return m, nil
+}
+
+// AwaitSessions polls GET base/mem until the server counts at least n sessions and
+// returns that reading. A server registers a connection for its broadcast only after the
+// handshake that ends the client's Dial, so a publish sent right after the dials could
+// miss the last subscribers; Fanout's callers wait here first. It fails after timeout.
+func AwaitSessions(ctx context.Context, base string, n int, timeout time.Duration) (Mem, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		m, err := ServerMem(ctx, base)
+		if err != nil || m.Sessions >= n {
+			return m, err
+		}
+		if time.Now().After(deadline) {
+			return m, fmt.Errorf("the server counts %d sessions after %v, expected %d", m.Sessions, timeout, n)
+		}
+		select {
+		case <-ctx.Done():
+			return m, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Fanout measures delivery of count broadcast messages of size bytes to every connection

@@ -3,9 +3,10 @@
 // gorilla/websocket echo (the reference), polysock on each transport, igm/sockjs-go,
 // socket.io 4.8 on Node and centrifugal/centrifuge, each server in its own process on a
 // free 127.0.0.1 port, a fresh one per measurement. Every scenario runs in rounds, each
-// round starting with the reference, plus one more reference run at the end; a target's
-// ratio in round r is its figure over the geometric mean of the reference runs before and
-// after it. It prints each measurement as it comes, then one table per scenario (median,
+// round starting with the reference, plus one more reference run at the end. A target's
+// ratio is its median over the reference's median; its range is that of the per-round
+// ratios (the figure over the geometric mean of the reference runs before and after it).
+// It prints each measurement as it comes, then one table per scenario (median,
 // range over rounds, ratio to the reference) and a summary of ratios with the issue's
 // targets. See docs/BENCHMARKS.md.
 //

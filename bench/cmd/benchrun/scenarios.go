@@ -173,10 +173,10 @@ func openLoop(ctx context.Context, f loadgen.Framer, srv *serverProc, cfg *confi
 func fanout(n int, memory bool) func(context.Context, loadgen.Framer, *serverProc, *config) (map[string]float64, error) {
 	return func(ctx context.Context, f loadgen.Framer, srv *serverProc, cfg *config) (map[string]float64, error) {
 		out := map[string]float64{}
-		var before mem
+		var before loadgen.Mem
 		if memory {
 			var err error
-			if before, err = srv.mem(ctx); err != nil {
+			if before, err = loadgen.ServerMem(ctx, srv.base); err != nil {
 				return nil, err
 			}
 		}
@@ -190,11 +190,11 @@ func fanout(n int, memory bool) func(context.Context, loadgen.Framer, *serverPro
 		if len(st.Opened) == 0 {
 			return nil, fmt.Errorf("no session opened: %w", st.FirstErr)
 		}
+		after, err := loadgen.AwaitSessions(ctx, srv.base, len(st.Opened), 30*time.Second)
+		if err != nil {
+			return nil, err
+		}
 		if memory {
-			after, err := srv.awaitSessions(ctx, len(st.Opened))
-			if err != nil {
-				return nil, err
-			}
 			k := float64(len(st.Opened))
 			out["heap+stack B/session"] = (after.HeapInuse + after.StackInuse - before.HeapInuse - before.StackInuse) / k
 			out["RSS B/session"] = (after.RSS - before.RSS) / k
@@ -217,6 +217,9 @@ func push(ctx context.Context, f loadgen.Framer, srv *serverProc, cfg *config) (
 		return nil, err
 	}
 	defer loadgen.CloseAll(conns)
+	if _, err := loadgen.AwaitSessions(ctx, srv.base, 1, 30*time.Second); err != nil {
+		return nil, err
+	}
 	r, err := loadgen.Fanout(ctx, conns, cfg.pushMsgs, 64, func(ctx context.Context) error {
 		return loadgen.Publish(ctx, srv.base, cfg.pushMsgs, 64)
 	})
