@@ -102,7 +102,8 @@ func scenarios(cfg *config) []scenario {
 			metrics: []metric{{"sessions/s", true}, {"failures", false}, {"heap+stack B/session", false}, {"RSS B/session", false}, {"deliveries/s", true}, {"p99 µs", false}},
 			na: func(t string) string {
 				if !isWebSocket(t) {
-					return "WebSocket targets only: an HTTP session holds two connections (the held or streamed request and the one its sends use), so 10,000 need about 20,000 descriptors on each side, the per-process limit here; polysock stream/poll memory: memdriver -modes stream,poll"
+					return "HTTP transport: 10,000 sessions hold about 20,000 connections per side, the per-process descriptor limit here (20,000)"
+
 				}
 				return ""
 			},
