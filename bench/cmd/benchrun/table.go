@@ -290,6 +290,9 @@ func printTargets(w io.Writer, results []*scenarioResult) {
 		verdict("open-loop p99 ≤ 1.3× raw gorilla", o.refRatio(ps, "p99 µs"), 1.3, false)
 	}
 	verdict("bursts of 8 ≥ 2× one message at a time (burst-8 ÷ echo-64)", ownRatio(results, ps), 2, true)
+	if b := find(results, "burst-8"); b != nil {
+		verdict("bursts of 8 ≥ 2× raw gorilla's bursts of 8 (one write per frame)", b.refRatio(ps, "msgs/s"), 2, true)
+	}
 	if s := find(results, "sessions-10k"); s != nil {
 		v := median(s.values(ps, "heap+stack B/session"))
 		state := "met"
