@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/centrifugal/centrifuge"
 	"github.com/gorilla/websocket"
@@ -192,9 +191,3 @@ func (k *centrifugeKind) broadcast(m []byte) {
 }
 
 func (k *centrifugeKind) count() int { return k.clients.count() }
-
-func contextTimeout(d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	time.AfterFunc(d, cancel)
-	return ctx
-}

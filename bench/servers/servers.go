@@ -1,6 +1,7 @@
 package servers
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -42,7 +43,11 @@ func New(kind string) (http.Handler, func(), error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("failed to start centrifuge: %w", err)
 		}
-		b, stop = c, func() { _ = c.node.Shutdown(contextTimeout(5 * time.Second)) }
+		b, stop = c, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = c.node.Shutdown(ctx)
+		}
 	default:
 		return nil, nil, fmt.Errorf("unknown server kind %q", kind)
 	}
