@@ -51,7 +51,7 @@ func main() {
 }
 
 func run() error {
-	quick := flag.Bool("quick", false, "short measurements and fewer sessions (about 3 minutes)")
+	quick := flag.Bool("quick", false, "short measurements and fewer sessions (1–3 minutes)")
 	rounds := flag.Int("rounds", 3, "rounds per scenario (the reference runs rounds+1 times)")
 	targetList := flag.String("targets", "", "comma-separated targets (default: all)")
 	scenarioList := flag.String("scenarios", "", "comma-separated scenarios (default: all)")
