@@ -89,8 +89,8 @@ check-bundle:
 	fi
 
 # First the comparison against the field (bench/cmd/benchrun: raw gorilla, polysock on
-# each transport, sockjs-go, socket.io on Node, centrifuge; 3 interleaved rounds, about
-# 10 minutes; it refuses to run when the 1-minute load average exceeds the CPUs unless
+# each transport, sockjs-go, socket.io on Node, centrifuge; 3 interleaved rounds, 6–7
+# minutes; it refuses to run when the 1-minute load average exceeds the CPUs unless
 # BENCH_ARGS=-ignore-load or POLYSOCK_BENCH_IGNORE_LOAD=1), which prints the ratio tables.
 # Then, unless BENCH_QUICK=1 (benchrun -quick alone, 1–3 minutes), the Go benchmarks of
 # every package once each, the HTTP transports beside hello-world (httpcompare), and the
