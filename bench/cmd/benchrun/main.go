@@ -117,7 +117,7 @@ func run() error {
 // runScenario runs s in rounds: the reference first in every round, then every other
 // target it applies to, and the reference once more at the end.
 func runScenario(env *environment, cfg *config, s scenario, targets []loadgen.Framer, rounds int) *scenarioResult {
-	res := newScenarioResult(s, targets)
+	res := newScenarioResult(s)
 	fmt.Printf("\n== %s: %s\n", s.name, s.what)
 	var ref loadgen.Framer
 	for _, f := range targets {

@@ -18,7 +18,7 @@ type scenarioResult struct {
 	outcomes map[string][]outcome
 }
 
-func newScenarioResult(s scenario, targets []loadgen.Framer) *scenarioResult {
+func newScenarioResult(s scenario) *scenarioResult {
 	return &scenarioResult{s: s, outcomes: map[string][]outcome{}}
 }
 

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/polysock/polysock/bench/framers"
-	"github.com/polysock/polysock/bench/loadgen"
 )
 
 func TestStats(t *testing.T) {
@@ -32,7 +31,7 @@ func TestNum(t *testing.T) {
 // over the reference's median.
 func TestRatios(t *testing.T) {
 	ref, tgt := framers.Raw{}, framers.Polysock("websocket")
-	r := newScenarioResult(scenario{name: "x"}, []loadgen.Framer{ref, tgt})
+	r := newScenarioResult(scenario{name: "x"})
 	for i, v := range []float64{100, 400, 100, 100} {
 		r.record(i, ref, outcome{vals: map[string]float64{"m": v}})
 	}
