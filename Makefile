@@ -7,7 +7,8 @@
 #   make test-capacity     19,000 sessions in one server process, memory per session
 #   make bundle            rebuild the browser client into js/dist (commit the result)
 #   make check-bundle      fail if js/dist differs from a fresh build of js/src
-#   make bench             Go benchmarks, echo vs raw gorilla, memory per session
+#   make bench             benchmarks against the field (bench/cmd/benchrun), Go benchmarks,
+#                          HTTP transports, memory per session (BENCH_QUICK=1: benchrun -quick only)
 #   make fuzz [FUZZTIME=]  every Go fuzz target for FUZZTIME each (default 10s; 13 targets)
 #   make clean             remove build output
 
@@ -109,17 +110,27 @@ check-bundle:
 		exit 1; \
 	fi
 
-# The Go benchmarks of every package (with cluster publish latency and throughput on a real
-# redis-server, broker/redis), then the WebSocket echo comparison with raw gorilla
-# (interleaved rounds), the HTTP transports beside WebSocket, hello-world (Go generator and
-# wrk) and raw gorilla (rounds), and the memory per idle WebSocket session and per held
-# stream or poll; see docs/BENCHMARKS.md.
+# First the comparison against the field (bench/cmd/benchrun: raw gorilla, polysock on
+# each transport, sockjs-go, socket.io on Node, centrifuge; 3 interleaved rounds, 6–7
+# minutes; it refuses to run when the 1-minute load average exceeds the CPUs unless
+# BENCH_ARGS=-ignore-load or POLYSOCK_BENCH_IGNORE_LOAD=1), which prints the ratio tables.
+# Then, unless BENCH_QUICK=1 (benchrun -quick alone, 1–3 minutes), the Go benchmarks of
+# every package once each (cluster publish latency and throughput on a real redis-server in
+# broker/redis among them), the HTTP transports beside hello-world (httpcompare), and the
+# memory per idle WebSocket session and per held stream or poll (memdriver);
+# see docs/BENCHMARKS.md. socket.io comes from node_modules (make deps, or npm ci).
+BENCH_ARGS  ?=
+BENCH_QUICK ?=
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
-	GO=$(GO) $(GO) run ./bench/cmd/echocompare
-	GO=$(GO) $(GO) run ./bench/cmd/httpcompare -rounds 2
-	GO=$(GO) $(GO) run ./bench/cmd/memdriver
-	GO=$(GO) $(GO) run ./bench/cmd/memdriver -modes stream,poll
+	@if [ "$(BENCH_QUICK)" = 1 ]; then \
+		GO=$(GO) $(GO) run ./bench/cmd/benchrun -quick $(BENCH_ARGS); \
+	else \
+		GO=$(GO) $(GO) run ./bench/cmd/benchrun $(BENCH_ARGS) && \
+		$(GO) test -run='^$$' -bench=. -benchtime=200ms -benchmem ./... && \
+		GO=$(GO) $(GO) run ./bench/cmd/httpcompare -rounds 1 && \
+		GO=$(GO) $(GO) run ./bench/cmd/memdriver && \
+		GO=$(GO) $(GO) run ./bench/cmd/memdriver -modes stream,poll; \
+	fi
 
 # Lists the fuzz targets of every package and runs each alone (go test -fuzz accepts one
 # target per package per run): every decoder of internal/wire, the client's frame reader,

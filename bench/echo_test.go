@@ -42,8 +42,8 @@ type echoStack struct {
 // BenchmarkEcho measures echo throughput, in messages per second, of polysock (server +
 // Go client) and of the raw gorilla/websocket echo, with echoConns connections each keeping
 // a window of messages in flight. Server and clients run in this process; see
-// docs/BENCHMARKS.md ("Method") for why, and bench/cmd/echocompare for the interleaved
-// rounds that give the ratio.
+// docs/BENCHMARKS.md ("Method") for why. The comparison across servers, each in its own
+// process, is bench/cmd/benchrun.
 func BenchmarkEcho(b *testing.B) {
 	for _, w := range echoWindows {
 		for _, st := range echoStacks {

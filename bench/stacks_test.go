@@ -1,13 +1,9 @@
 package bench
 
 import (
-	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -24,42 +20,7 @@ var echoStacks = []echoStack{
 	{name: "raw", start: startRaw, dial: dialRaw},
 }
 
-// echoServer, when set, is the path of a bench/cmd/memserver binary: each stack's server
-// then runs in that separate process instead of this one.
-var echoServer = flag.String("echo.server", "", "run the echo servers in separate processes of this memserver binary")
-
-// startProcess runs the echo server of mode in a memserver process and returns its URL.
-func startProcess(tb testing.TB, mode string) (string, func()) {
-	cmd := exec.Command(*echoServer, "-mode", mode)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("failed to start %s: %v", *echoServer, err)
-	}
-	stop := func() {
-		_ = stdin.Close() // memserver exits at EOF on its standard input
-		_ = cmd.Wait()
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	base, ok := strings.CutPrefix(strings.TrimSpace(line), "memserver: http")
-	if err != nil || !ok {
-		stop()
-		tb.Fatalf("failed to read the server's address: %q %v", line, err)
-	}
-	return "ws" + base + "/ws", stop
-}
-
 func startPolysock(tb testing.TB) (string, func()) {
-	if *echoServer != "" {
-		return startProcess(tb, "polysock")
-	}
 	srv := server.New(PolysockEcho, nil)
 	ts := httptest.NewServer(srv)
 	return "ws" + strings.TrimPrefix(ts.URL, "http"), func() {
@@ -97,9 +58,6 @@ func (p polysockConn) recv(ctx context.Context) ([]byte, error) {
 func (p polysockConn) close() error { return p.c.Close(polysock.CloseNormal, "") }
 
 func startRaw(tb testing.TB) (string, func()) {
-	if *echoServer != "" {
-		return startProcess(tb, "raw")
-	}
 	ts := httptest.NewServer(RawEcho(nil, nil))
 	return "ws" + strings.TrimPrefix(ts.URL, "http"), ts.Close
 }
