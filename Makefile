@@ -44,13 +44,16 @@ deps:
 test: deps
 	@for step in $(TEST_STEPS); do $(MAKE) --no-print-directory $$step; done
 
+# bench/ is a module of its own (bench/go.mod), so that the benchmarks' dependencies
+# (centrifuge, hdrhistogram-go) stay out of the library's go.mod; go.work joins the two
+# modules, and ./bench/... names its packages (./... stops at a module boundary).
 test-go-vet:
-	$(GO) vet ./...
+	$(GO) vet ./... ./bench/...
 
 # POLYSOCK_REQUIRE_REDIS=1: the Redis broker and cluster tests (broker/redis, e2e/cluster)
 # fail rather than skip when redis-server is missing (make deps installs it).
 test-go:
-	POLYSOCK_REQUIRE_REDIS=1 $(GO) test -race -count=1 -timeout 10m ./...
+	POLYSOCK_REQUIRE_REDIS=1 $(GO) test -race -count=1 -timeout 10m ./... ./bench/...
 
 test-ts-typecheck:
 	$(NPX) tsc --noEmit -p tsconfig.json
@@ -126,7 +129,7 @@ bench:
 		GO=$(GO) $(GO) run ./bench/cmd/benchrun -quick $(BENCH_ARGS); \
 	else \
 		GO=$(GO) $(GO) run ./bench/cmd/benchrun $(BENCH_ARGS) && \
-		$(GO) test -run='^$$' -bench=. -benchtime=200ms -benchmem ./... && \
+		$(GO) test -run='^$$' -bench=. -benchtime=200ms -benchmem ./... ./bench/... && \
 		GO=$(GO) $(GO) run ./bench/cmd/httpcompare -rounds 1 && \
 		GO=$(GO) $(GO) run ./bench/cmd/memdriver && \
 		GO=$(GO) $(GO) run ./bench/cmd/memdriver -modes stream,poll; \
@@ -138,7 +141,7 @@ bench:
 # bodies and WebSocket frames). The run is bounded: FUZZTIME per target, 13 targets, plus
 # building; a target that finds a panicking or failing input stops the run.
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
+	@for pkg in $$($(GO) list ./... ./bench/...); do \
 		list=$$($(GO) test -list '^Fuzz' "$$pkg"); \
 		for target in $$(grep '^Fuzz' <<<"$$list" || true); do \
 			echo "fuzz: $$pkg $$target ($(FUZZTIME))"; \
