@@ -205,7 +205,8 @@ func (s *Session) Write(ctx context.Context, typ polysock.MessageType, data []by
 	if s.out.bytes+int64(len(buf)) > s.srv.cfg.OutboxBytes {
 		s.mu.Unlock()
 		err := &polysock.CloseError{Code: polysock.ClosePeerTooSlow, Reason: "peer too slow: outbox full"}
-		s.fail(err)
+		s.logFailure(err)
+		s.endNow(err) // the writer may be blocked on the full connection: never wait for it
 		return err
 	}
 	s.out.push(wt, buf)
