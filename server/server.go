@@ -81,7 +81,7 @@ type Stats struct {
 	Opened   uint64 // sessions opened since New
 	Resumed  uint64 // resumes after a lost carrier or onto another transport (a poll continuing a poll session or a recycled stream does not count)
 	// Forwarded counts the requests passed to the node that owns their session (a
-	// cluster broker, docs/SCALING.md).
+	// cluster broker, docs/SCALING.md), including those that node did not answer.
 	Forwarded uint64
 }
 
