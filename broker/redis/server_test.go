@@ -3,7 +3,6 @@ package redis_test
 import (
 	"context"
 	"errors"
-	"github.com/polysock/polysock/internal/seqcheck"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 	"github.com/polysock/polysock/client"
 	"github.com/polysock/polysock/internal/chattest"
 	"github.com/polysock/polysock/internal/rrproxy"
+	"github.com/polysock/polysock/internal/seqcheck"
 	"github.com/polysock/polysock/server"
 	"github.com/polysock/polysock/transports"
 )
