@@ -11,7 +11,7 @@
 // Ordering: a Broker delivers the messages of one topic to every Handler subscribed to it
 // in one order, the order in which the broker took them; messages that one goroutine
 // publishes one after another (each Publish having returned) are taken in that order.
-// Messages published before Subscribe returned are not delivered. When a broker may have
-// dropped messages of a subscription (a lost connection), it calls Handler.Lost so that
-// the loss is never silent.
+// Messages published before Subscribe returned may or may not be delivered; every one
+// published after is. When a broker may have dropped messages of a subscription (a lost
+// connection), it calls Handler.Lost so that the loss is never silent.
 package broker

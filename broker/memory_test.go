@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/polysock/polysock/internal/seqcheck"
 	"sync"
 	"testing"
 
 	"github.com/polysock/polysock"
 	"github.com/polysock/polysock/broker"
+	"github.com/polysock/polysock/internal/seqcheck"
 )
 
 // recorder is a Handler that keeps what it is given.

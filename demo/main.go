@@ -160,9 +160,11 @@ func serve(hs *http.Server, ln net.Listener, grace time.Duration, started func(c
 	return err
 }
 
-// fromLoopback reports whether r came from this machine.
+// fromLoopback reports whether r came from this machine, and not through a proxy on it
+// (the demo's round-robin proxy passes on every client's request from a loopback
+// address, with X-Forwarded-For).
 func fromLoopback(r *http.Request) bool {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	ip := net.ParseIP(host)
-	return err == nil && ip != nil && ip.IsLoopback()
+	return err == nil && ip != nil && ip.IsLoopback() && r.Header.Get("X-Forwarded-For") == ""
 }

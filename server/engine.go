@@ -323,18 +323,39 @@ func (s *Session) pingTick() {
 // fail ends the session at once because of err, telling the client err's code where the
 // carrier can, and returns err.
 func (s *Session) fail(err *polysock.CloseError) error {
-	s.srv.cfg.log.Debug("polysock: session failed", "session", s.id, "code", err.Code, "reason", err.Reason)
+	s.logFailure(err)
 	s.end(err)
 	return err
+}
+
+func (s *Session) logFailure(err *polysock.CloseError) {
+	s.srv.cfg.log.Debug("polysock: session failed", "session", s.id, "code", err.Code, "reason", err.Reason)
 }
 
 // end ends the session with err (once): the carrier is closed, Read drains then returns
 // err, the context is cancelled and the session leaves the registry.
 func (s *Session) end(err *polysock.CloseError) {
+	if c := s.finish(err); c != nil {
+		closeCarrier(c, err)
+	}
+}
+
+// endNow is end for a caller that must not wait for the network (Write, on a
+// publisher's or broker's delivery path): the carrier, whose writer may be blocked on a
+// full connection for up to WriteTimeout, is closed on a goroutine of its own.
+func (s *Session) endNow(err *polysock.CloseError) {
+	if c := s.finish(err); c != nil {
+		go closeCarrier(c, err)
+	}
+}
+
+// finish does all of end but closing the carrier, which it returns (nil when there is
+// none or the session had already ended).
+func (s *Session) finish(err *polysock.CloseError) carrier {
 	s.mu.Lock()
 	if s.endErr != nil {
 		s.mu.Unlock()
-		return
+		return nil
 	}
 	s.endErr = err
 	c := s.car
@@ -354,11 +375,14 @@ func (s *Session) end(err *polysock.CloseError) {
 	close(s.ended)
 	s.cancel()
 	signal(s.readable)
-	if c != nil {
-		code := uint16(err.Code)
-		if !wire.ValidCloseCode(code) {
-			code = wire.CloseNormal
-		}
-		c.CloseWith(code, err.Reason)
+	return c
+}
+
+// closeCarrier closes c with the code and reason of err.
+func closeCarrier(c carrier, err *polysock.CloseError) {
+	code := uint16(err.Code)
+	if !wire.ValidCloseCode(code) {
+		code = wire.CloseNormal
 	}
+	c.CloseWith(code, err.Reason)
 }

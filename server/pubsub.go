@@ -18,7 +18,7 @@ import (
 // MaxTopicBytes bounds the length of a topic name.
 const MaxTopicBytes = 256
 
-// topic is this server's subscription to one topic and its subscribed sessions.
+// topicSubs is this server's subscription to one topic and its subscribed sessions.
 type topicSubs struct {
 	srv     *Server
 	name    string
@@ -136,8 +136,10 @@ func (s *Session) Subscribe(ctx context.Context, topic string) error {
 	return nil
 }
 
-// Unsubscribe stops the messages of topic for the session. It does not block on the
-// network; a message already on its way may still arrive.
+// Unsubscribe stops the messages of topic for the session; a message already on its way
+// may still arrive. It waits for no answer, but when the session was the topic's last
+// subscriber on this node, a cluster broker sends its UNSUBSCRIBE before it returns
+// (bounded by that broker's own timeout, see broker.Subscription).
 func (s *Session) Unsubscribe(topic string) {
 	srv := s.srv
 	srv.topicsMu.Lock()
@@ -188,20 +190,34 @@ func (srv *Server) leaveAll(s *Session) {
 	}
 }
 
-// Deliver writes a published message to the topic's members (broker.Handler).
+// Deliver writes a published message to the topic's members (broker.Handler), as
+// Session.Write would. The members share m.Data, checked once: the broker never reuses
+// it and nothing modifies it, so one message to many sessions is not copied for each.
 func (t *topicSubs) Deliver(m broker.Message) {
+	wt := wire.TypeBinary
+	switch m.Type {
+	case polysock.Text:
+		if !utf8.Valid(m.Data) {
+			return // not from Publish, which checks it: no session could take it
+		}
+		wt = wire.TypeText
+	case polysock.Binary:
+	default:
+		return
+	}
 	t.srv.topicsMu.Lock()
 	members := t.members
 	t.srv.topicsMu.Unlock()
 	for _, s := range members {
-		err := s.Write(s.ctx, m.Type, m.Data)
-		if errors.Is(err, ErrTextOnly) {
+		if wt == wire.TypeBinary && s.textOnly {
 			// A text-only (SockJS) session cannot take a binary message: rather than let
 			// it miss one silently, it ends.
 			s.fail(&polysock.CloseError{Code: polysock.CloseUnsupportedData, Reason: "binary message on a text-only session"})
+			continue
 		}
-		// Other errors: the session is closing or has ended (Write closed it with 4008
-		// when its outbox was full); the others go on.
+		// An error means that the session is closing or has ended (queue closed it with
+		// 4008 when its outbox was full); the others go on.
+		_ = s.queue(wt, m.Data)
 	}
 }
 

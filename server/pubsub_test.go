@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"errors"
-	"github.com/polysock/polysock/internal/seqcheck"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/polysock/polysock/broker"
 	"github.com/polysock/polysock/client"
 	"github.com/polysock/polysock/internal/chattest"
+	"github.com/polysock/polysock/internal/seqcheck"
 	"github.com/polysock/polysock/server"
 )
 

@@ -68,17 +68,24 @@ func (srv *Server) route(w http.ResponseWriter, r *http.Request) bool {
 		srv.refuse(w, r, wire.CloseTryAgainLater, "session owner not found")
 	default:
 		srv.forwarded.Add(1)
-		srv.forwarder.Forward(w, r, target)
+		ctx, cancel := context.WithCancelCause(r.Context())
+		stop := context.AfterFunc(srv.forwarding, func() { cancel(context.Cause(srv.forwarding)) })
+		srv.forwarder.Forward(w, r.WithContext(ctx), target)
+		stop()
+		cancel(nil)
 	}
 	return true
 }
 
+// errShutdown ends the requests being passed to other nodes when Shutdown starts.
+var errShutdown = errors.New("polysock: server shutting down")
+
 // forwardFailed answers a request whose owner did not answer: a node that cannot be
 // reached is dead, and its sessions with it (4004); any other failure (a kept-alive
-// connection the owner had closed, say) is a lost carrier for the client, which tries
-// again.
+// connection the owner had closed, or this node shutting down) is a lost carrier for the
+// client, which tries again.
 func (srv *Server) forwardFailed(w http.ResponseWriter, r *http.Request, err error) {
-	if r.Context().Err() != nil {
+	if r.Context().Err() != nil && !errors.Is(context.Cause(r.Context()), errShutdown) {
 		return // the client went away
 	}
 	if transports.IsDialError(err) {

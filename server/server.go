@@ -42,9 +42,13 @@ type Server struct {
 	topicsMu sync.Mutex
 	topics   map[string]*topicSubs
 
-	// router and forwarder are set when the broker is a broker.Router (route.go).
-	router    broker.Router
-	forwarder *transports.Forwarder
+	// router and forwarder are set when the broker is a broker.Router (route.go);
+	// forwarding ends with errShutdown when Shutdown starts, and with it every request
+	// being passed to another node.
+	router        broker.Router
+	forwarder     *transports.Forwarder
+	forwarding    context.Context
+	endForwarding context.CancelCauseFunc
 }
 
 // New returns a Server that calls handler for every new session. opts may be nil.
@@ -66,6 +70,7 @@ func New(handler func(*Session), opts *Options) *Server {
 	if r, ok := b.(broker.Router); ok {
 		srv.router = r
 		srv.forwarder = transports.NewForwarder(r.NodeID(), srv.forwardFailed)
+		srv.forwarding, srv.endForwarding = context.WithCancelCause(context.Background())
 	}
 	return srv
 }
@@ -76,7 +81,7 @@ type Stats struct {
 	Opened   uint64 // sessions opened since New
 	Resumed  uint64 // resumes after a lost carrier or onto another transport (a poll continuing a poll session or a recycled stream does not count)
 	// Forwarded counts the requests passed to the node that owns their session (a
-	// cluster broker, docs/SCALING.md).
+	// cluster broker, docs/SCALING.md), including those that node did not answer.
 	Forwarded uint64
 }
 
@@ -184,13 +189,17 @@ func (srv *Server) remove(s *Session) {
 }
 
 // Shutdown stops accepting sessions, closes every session with 1012 (service restart) so
-// clients reconnect elsewhere, and waits until the sessions have ended, their handlers
+// clients reconnect elsewhere, cuts the requests it is passing to other nodes of a
+// cluster (their clients resume through another node; those sessions go on), and waits until the sessions have ended, their handlers
 // returned and their WebSocket connections' read loops ended, or ctx is done (then the
 // remaining sessions are ended at once and ctx's error is returned).
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.mu.Lock()
 	srv.shutdown = true
 	all := make([]*Session, 0, len(srv.sessions))
+	if srv.endForwarding != nil {
+		srv.endForwarding(errShutdown)
+	}
 	for _, s := range srv.sessions {
 		all = append(all, s)
 	}

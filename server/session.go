@@ -192,6 +192,12 @@ func (s *Session) Write(ctx context.Context, typ polysock.MessageType, data []by
 	}
 	buf := make([]byte, len(data))
 	copy(buf, data)
+	return s.queue(wt, buf)
+}
+
+// queue is Write after its checks: it adds data, which it keeps and which nobody modifies
+// afterwards, to the outbox.
+func (s *Session) queue(wt wire.Type, data []byte) error {
 	s.mu.Lock()
 	if s.endErr != nil {
 		err := s.endErr
@@ -202,13 +208,14 @@ func (s *Session) Write(ctx context.Context, typ polysock.MessageType, data []by
 		s.mu.Unlock()
 		return ErrClosing
 	}
-	if s.out.bytes+int64(len(buf)) > s.srv.cfg.OutboxBytes {
+	if s.out.bytes+int64(len(data)) > s.srv.cfg.OutboxBytes {
 		s.mu.Unlock()
 		err := &polysock.CloseError{Code: polysock.ClosePeerTooSlow, Reason: "peer too slow: outbox full"}
-		s.fail(err)
+		s.logFailure(err)
+		s.endNow(err) // the writer may be blocked on the full connection: never wait for it
 		return err
 	}
-	s.out.push(wt, buf)
+	s.out.push(wt, data)
 	s.kickLocked()
 	s.mu.Unlock()
 	return nil

@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -238,5 +241,74 @@ func (c *slowClient) run() {
 			c.err = err
 			return
 		}
+	}
+}
+
+// A subscriber whose connection is full (the client reads nothing and both ends' socket
+// buffers are small, so the session's writer is blocked in a network write) is dropped
+// with 4008 without holding up the publisher: Publish delivers through Session.Write,
+// which never waits for the network, even when it ends the session. WriteTimeout is far
+// beyond the hang guard, so a Publish that waited for the blocked writer would fail the
+// test.
+func TestSlowSubscriberDoesNotBlockPublish(t *testing.T) {
+	const msgSize = 64 << 10
+	wsLeakCheck(t)
+	subscribed := make(chan *server.Session, 1)
+	srv := server.New(func(s *server.Session) {
+		if err := s.Subscribe(s.Context(), "t"); err != nil {
+			return
+		}
+		subscribed <- s
+		<-s.Context().Done()
+	}, &server.Options{OutboxBytes: 1 << 20, WriteTimeout: time.Hour})
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config.ConnState = func(c net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			_ = c.(*net.TCPConn).SetWriteBuffer(4 << 10)
+		}
+	}
+	hs.Start()
+	defer hs.Close()
+	d := &websocket.Dialer{HandshakeTimeout: wsGuard, NetDial: func(network, addr string) (net.Conn, error) {
+		c, err := net.Dial(network, addr)
+		if err == nil {
+			_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
+		}
+		return c, err
+	}}
+	ws, _, err := d.Dial("ws"+strings.TrimPrefix(hs.URL, "http")+"/rt?ps_v=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	var s *server.Session
+	select {
+	case s = <-subscribed:
+	case <-time.After(wsGuard):
+		t.Fatal("the session did not subscribe")
+	}
+	published := make(chan error, 1)
+	go func() {
+		payload := make([]byte, msgSize)
+		for s.Context().Err() == nil {
+			if err := srv.Publish(context.Background(), "t", polysock.Binary, payload); err != nil {
+				published <- err
+				return
+			}
+		}
+		published <- nil
+	}()
+	select {
+	case err := <-published:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(wsGuard):
+		ws.Close() // unblocks the writer, and so the publisher, for the cleanup
+		<-published
+		t.Fatal("Publish blocked on a subscriber whose connection is full")
+	}
+	if err := s.Subscribe(context.Background(), "t"); polysock.CloseStatus(err) != polysock.ClosePeerTooSlow {
+		t.Fatalf("the session ended with %v, want 4008", err)
 	}
 }

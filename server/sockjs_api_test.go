@@ -347,3 +347,25 @@ func TestSockJSNoGoroutineLeak(t *testing.T) {
 		}
 	}
 }
+
+// A SockJS session subscribed to a topic gets its text messages, and a binary message,
+// which it cannot carry, ends it with 1003 rather than being skipped silently.
+func TestSockJSSubscriberAndBinaryPublish(t *testing.T) {
+	e := newSJEnv(t, nil, server.SockJSOptions{})
+	c := e.ws("/echo/websocket")
+	s := e.nextSession()
+	ctx := context.Background()
+	if err := s.Subscribe(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.echoSrv.Publish(ctx, "t", polysock.Text, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	wsExpect(t, c, "hi")
+	if err := e.echoSrv.Publish(ctx, "t", polysock.Binary, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if end := e.nextEnd("echo"); closeCode(end.err) != polysock.CloseUnsupportedData {
+		t.Fatalf("session ended with %v, want 1003", end.err)
+	}
+}

@@ -38,10 +38,20 @@ type readWaiter struct {
 	br *bufio.Reader
 }
 
+// newReadWaiter returns a waiter for conn, or nil when the wait cannot see every byte
+// that is there to read: the wait is taken only on a bare socket (*net.TCPConn,
+// *net.UnixConn). A TLS connection, or a listener's wrapper that may read ahead of its
+// user (a PROXY protocol parser, say) even when it exposes its socket, is read directly.
 func newReadWaiter(conn net.Conn, br *bufio.Reader) *readWaiter {
-	sc, ok := conn.(syscall.Conn)
-	if !ok || br == nil || !canPeek {
-		return nil // TLS, or no access to the reader: read directly
+	var sc syscall.Conn
+	switch c := conn.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	}
+	if sc == nil || br == nil || !canPeek {
+		return nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {

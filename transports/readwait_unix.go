@@ -10,6 +10,11 @@ const canPeek = true
 // consumed), the peer closed, or the socket failed.
 func peekReady(fd uintptr) bool {
 	var b [1]byte
-	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	return err != syscall.EAGAIN && err != syscall.EWOULDBLOCK && err != syscall.EINTR
+	for {
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if err == syscall.EINTR {
+			continue // interrupted before it looked: look again (the poller may not wake us)
+		}
+		return err != syscall.EAGAIN && err != syscall.EWOULDBLOCK
+	}
 }

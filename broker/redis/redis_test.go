@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/polysock/polysock/internal/seqcheck"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	psredis "github.com/polysock/polysock/broker/redis"
 	"github.com/polysock/polysock/internal/leakcheck"
 	"github.com/polysock/polysock/internal/redistest"
+	"github.com/polysock/polysock/internal/seqcheck"
 )
 
 // guard bounds every wait of these tests; it is a hang guard, not a timing assertion.

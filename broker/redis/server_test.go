@@ -3,7 +3,6 @@ package redis_test
 import (
 	"context"
 	"errors"
-	"github.com/polysock/polysock/internal/seqcheck"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 	"github.com/polysock/polysock/client"
 	"github.com/polysock/polysock/internal/chattest"
 	"github.com/polysock/polysock/internal/rrproxy"
+	"github.com/polysock/polysock/internal/seqcheck"
 	"github.com/polysock/polysock/server"
 	"github.com/polysock/polysock/transports"
 )
@@ -203,11 +203,13 @@ func TestClusterRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name, sid string
 		hdr       http.Header
+		forwarded uint64 // requests n1 passes on: GET, POST and WebSocket to a registered node
 	}{
-		{"unknown node", "ghost_AAAAAAAAAAAAAAAAAAAAAA", nil},
-		{"dead node", "dead_AAAAAAAAAAAAAAAAAAAAAA", nil},
-		{"already forwarded", "n2_AAAAAAAAAAAAAAAAAAAAAA", http.Header{transports.ForwardedHeader: {"n3"}}},
+		{"unknown node", "ghost_AAAAAAAAAAAAAAAAAAAAAA", nil, 0},
+		{"dead node", "dead_AAAAAAAAAAAAAAAAAAAAAA", nil, 3},
+		{"already forwarded", "n2_AAAAAAAAAAAAAAAAAAAAAA", http.Header{transports.ForwardedHeader: {"n3"}}, 0},
 	} {
+		before := n1.srv.Stats().Forwarded
 		q := "?ps_v=1&ps_sid=" + tc.sid + "&ps_tok=x&ps_ack=0"
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
 			req, _ := http.NewRequest(method, n1.hs.URL+q+"&ps_t=poll", strings.NewReader(""))
@@ -237,6 +239,9 @@ func TestClusterRefusals(t *testing.T) {
 		var ce *websocket.CloseError
 		if !errors.As(err, &ce) || ce.Code != 4004 {
 			t.Errorf("%s: WebSocket: %v, want close 4004", tc.name, err)
+		}
+		if n := n1.srv.Stats().Forwarded - before; n != tc.forwarded {
+			t.Errorf("%s: n1 passed on %d requests, want %d", tc.name, n, tc.forwarded)
 		}
 	}
 	if st := n2.srv.Stats(); st.Opened != 0 {
