@@ -80,15 +80,16 @@ func (srv *Server) route(w http.ResponseWriter, r *http.Request) bool {
 // errShutdown ends the requests being passed to other nodes when Shutdown starts.
 var errShutdown = errors.New("polysock: server shutting down")
 
-// forwardFailed answers a request whose owner did not answer: a node that cannot be
-// reached is dead, and its sessions with it (4004); any other failure (a kept-alive
-// connection the owner had closed, or this node shutting down) is a lost carrier for the
-// client, which tries again.
+// forwardFailed answers a request whose owner did not answer: a node that refuses
+// connections is dead, and its sessions with it (4004); any other failure (a connection
+// that timed out, the owner overloaded or out of reach; a kept-alive connection the owner
+// had closed; this node shutting down) is a lost carrier for the client, which tries
+// again, until the owner answers or its registration expires (then 4004 without a dial).
 func (srv *Server) forwardFailed(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil && !errors.Is(context.Cause(r.Context()), errShutdown) {
 		return // the client went away
 	}
-	if transports.IsDialError(err) {
+	if transports.IsRefused(err) {
 		srv.refuse(w, r, wire.CloseUnknownSession, "unknown session")
 		return
 	}

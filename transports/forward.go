@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"syscall"
 	"time"
 )
 
@@ -19,7 +20,7 @@ import (
 const ForwardedHeader = "Polysock-Forwarded"
 
 // forwardDialTimeout bounds the connection to the other node: a node that does not
-// accept one in time is taken as dead.
+// accept one in time gets a 502 answer, which the client retries.
 const forwardDialTimeout = 2 * time.Second
 
 // Forwarder passes requests to other servers. It is safe for concurrent use.
@@ -65,11 +66,13 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, target *url.
 // CloseIdleConnections closes the kept-alive connections to other nodes that are idle.
 func (f *Forwarder) CloseIdleConnections() { f.tr.CloseIdleConnections() }
 
-// IsDialError reports whether err, given to the failed callback, means that no connection
-// to the target could be made: the node is down or unreachable.
-func IsDialError(err error) bool {
+// IsRefused reports whether err, given to the failed callback, is a connection the
+// target refused: nothing listens at its address any more, its process is gone. A dial
+// that timed out or failed otherwise is not: the node may be overloaded or briefly out of
+// reach, and its registration's expiry decides whether it is dead.
+func IsRefused(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+	return errors.As(err, &op) && op.Op == "dial" && errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // WriteBadGateway answers a request whose target failed after the connection was made:
