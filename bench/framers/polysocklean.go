@@ -56,7 +56,7 @@ func (PolysockLean) Dial(ctx context.Context, base string) (loadgen.Conn, error)
 	if err != nil {
 		return fail(err)
 	}
-	frames, err := decodePsBatch(b)
+	frames, err := decodePsBatch(nil, b)
 	if err != nil {
 		return fail(err)
 	}
@@ -93,8 +93,11 @@ type leanConn struct {
 	*wsConn
 	maxBody int64
 
-	reading sync.Mutex // held by Recv (and by Close when no Recv is pending)
-	pending [][]byte   // received, not yet returned by Recv (guarded by reading)
+	reading sync.Mutex // held by Recv (and by Close when no Recv is pending); guards:
+	pending [][]byte   // received: pending[head:] are not yet returned by Recv
+	head    int
+	frames  []psFrame // the last batch's frames, reused
+	sendBuf []byte    // the batch Send builds, reused (guarded by wsConn.mu)
 
 	mu       sync.Mutex // guards what follows
 	sent     uint64     // last sequence number sent
@@ -114,7 +117,7 @@ func (c *leanConn) Send(_ context.Context, msgs ...[]byte) error {
 	c.wsConn.mu.Lock()
 	defer c.wsConn.mu.Unlock()
 	c.mu.Lock()
-	var b []byte
+	b := c.sendBuf[:0]
 	if c.accepted > c.lastAck {
 		b = appendPsUvarintFrame(b, psAck, c.accepted)
 		c.lastAck = c.accepted
@@ -136,6 +139,9 @@ func (c *leanConn) Send(_ context.Context, msgs ...[]byte) error {
 	c.mu.Lock()
 	c.sent = seq
 	c.mu.Unlock()
+	if cap(b) <= 64<<10 {
+		c.sendBuf = b[:0]
+	}
 	return c.c.WriteMessage(websocket.BinaryMessage, b)
 }
 
@@ -143,28 +149,32 @@ func (c *leanConn) Send(_ context.Context, msgs ...[]byte) error {
 func (c *leanConn) Recv(ctx context.Context) ([]byte, error) {
 	c.reading.Lock()
 	defer c.reading.Unlock()
-	for len(c.pending) == 0 {
+	for c.head == len(c.pending) {
+		c.pending, c.head = c.pending[:0], 0
 		b, err := c.read(ctx)
-		if err != nil {
-			c.ended(err)
-			return nil, err
-		}
-		frames, err := decodePsBatch(b)
 		if err == nil {
-			err = c.take(frames)
+			err = c.takeBatch(b)
 		}
 		if err != nil {
 			c.ended(err)
 			return nil, err
 		}
 	}
-	m := c.pending[0]
-	c.pending[0] = nil
-	c.pending = c.pending[1:]
-	if len(c.pending) == 0 {
-		c.pending = c.pending[:0:0]
-	}
+	m := c.pending[c.head]
+	c.pending[c.head] = nil
+	c.head++
 	return m, nil
+}
+
+// takeBatch decodes and processes one server batch (c.reading held).
+func (c *leanConn) takeBatch(b []byte) error {
+	frames, err := decodePsBatch(c.frames[:0], b)
+	if err == nil {
+		err = c.take(frames)
+	}
+	clear(frames)
+	c.frames = frames[:0]
+	return err
 }
 
 // take processes the frames of one server batch (c.reading held, or Dial).
@@ -277,10 +287,7 @@ func (c *leanConn) Close() error {
 				default:
 					_, b, err := c.c.ReadMessage()
 					if err == nil {
-						var frames []psFrame
-						if frames, err = decodePsBatch(b); err == nil {
-							err = c.take(frames)
-						}
+						err = c.takeBatch(b)
 					}
 					if err != nil {
 						c.ended(err)
@@ -336,9 +343,8 @@ func psUvarint(b []byte) (uint64, int, error) {
 	return v, n, nil
 }
 
-// decodePsBatch splits a batch into frames; their data aliases b.
-func decodePsBatch(b []byte) ([]psFrame, error) {
-	var frames []psFrame
+// decodePsBatch appends the frames of batch b to frames; their data aliases b.
+func decodePsBatch(frames []psFrame, b []byte) ([]psFrame, error) {
 	for len(b) > 0 {
 		typ := b[0]
 		if typ > psClose {
