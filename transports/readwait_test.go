@@ -43,7 +43,7 @@ func TestReadBatchWait(t *testing.T) {
 	}
 	ws := <-carriers
 	defer ws.Close()
-	if canPeek && ws.idle == nil {
+	if canReadNow && ws.idle == nil {
 		t.Fatal("the carrier does not wait on a shallow stack: the test would not test it")
 	}
 	mask := [4]byte{1, 2, 3, 4}

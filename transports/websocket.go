@@ -65,7 +65,7 @@ func (u *WebSocketUpgrader) Upgrade(w http.ResponseWriter, r *http.Request, raw 
 		return nil, fmt.Errorf("failed to upgrade to WebSocket: %w", err)
 	}
 	conn.SetReadLimit(maxBatch)
-	ws := &WebSocket{conn: conn, raw: raw, writeTimeout: writeTimeout, idle: newReadWaiter(conn.NetConn(), own.br)}
+	ws := &WebSocket{conn: conn, raw: raw, writeTimeout: writeTimeout, idle: newReadWaiter(own)}
 	// Close frames are answered by the session, not by gorilla's default handler.
 	conn.SetCloseHandler(func(int, string) error { return nil })
 	return ws, nil
