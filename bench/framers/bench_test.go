@@ -14,13 +14,15 @@ import (
 	"github.com/polysock/polysock/bench/servers"
 )
 
-// BenchmarkFramerEcho is the echo-64 scenario of benchrun as a Go benchmark, for
-// profiling the servers with -cpuprofile / -memprofile and comparing changes with
-// benchstat: 50 connections of one target, one 64 B message in flight each, server and
-// clients in this process. ns/op is per echoed message; allocations count both sides.
+// BenchmarkFramerEcho is the echo-64 and echo-1k scenarios of benchrun as a Go
+// benchmark, for profiling the servers with -cpuprofile / -memprofile and comparing
+// changes with benchstat: 50 connections of one target, one message of 64 B or 1 KiB in
+// flight each, server and clients in this process. ns/op is per echoed message; allocations count both sides.
 func BenchmarkFramerEcho(b *testing.B) {
-	for _, f := range []loadgen.Framer{Raw{}, PolysockLean{}} {
-		b.Run("target="+f.Name(), func(b *testing.B) { benchEcho(b, f, 50, 64) })
+	for _, size := range []int{64, 1024} {
+		for _, f := range []loadgen.Framer{Raw{}, PolysockLean{}} {
+			b.Run(fmt.Sprintf("size=%d/target=%s", size, f.Name()), func(b *testing.B) { benchEcho(b, f, 50, size) })
+		}
 	}
 }
 
