@@ -26,12 +26,17 @@ func (s *Session) receiveBatch(ctx context.Context, batch []byte, text bool) err
 	if int64(len(batch)) > s.srv.cfg.MaxBatchSize {
 		return s.fail(&polysock.CloseError{Code: polysock.CloseMessageTooBig, Reason: "batch too big"})
 	}
-	fn := func(f *wire.Frame) error { return s.receive(ctx, f) }
 	var err error
 	if text {
-		err = wire.DecodeTextBatch(batch, fn)
+		err = wire.DecodeTextBatch(batch, func(f *wire.Frame) error { return s.receive(ctx, f) })
 	} else {
-		err = wire.DecodeBatch(batch, fn)
+		// Frame by frame rather than wire.DecodeBatch: f stays on the stack.
+		for len(batch) > 0 && err == nil {
+			var f wire.Frame
+			if f, batch, err = wire.NextInBatch(batch); err == nil {
+				err = s.receive(ctx, &f)
+			}
+		}
 	}
 	switch {
 	case err == nil:

@@ -34,6 +34,8 @@ type Server struct {
 	readers     int
 	readersIdle chan struct{}
 
+	writers writerPool // idle writer goroutines (writerpool.go)
+
 	opened, resumed, forwarded atomic.Uint64
 
 	broker broker.Broker
@@ -194,6 +196,7 @@ func (srv *Server) remove(s *Session) {
 // returned and their WebSocket connections' read loops ended, or ctx is done (then the
 // remaining sessions are ended at once and ctx's error is returned).
 func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.writers.close()
 	srv.mu.Lock()
 	srv.shutdown = true
 	all := make([]*Session, 0, len(srv.sessions))

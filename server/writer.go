@@ -10,14 +10,15 @@ import (
 const maxServerBatch = 64 << 10
 
 // kickLocked starts the writer goroutine when there is a carrier and something to send.
-// s.mu must be held. There is at most one writer per session; it exits when idle, so an
-// idle session holds no writer goroutine.
+// s.mu must be held. There is at most one writer per session; it leaves the session when
+// idle, so an idle session holds no writer goroutine (the goroutine parks in the server's
+// pool of idle writers for the next session that needs one: writerpool.go).
 func (s *Session) kickLocked() {
 	if s.writing || s.car == nil || !s.hasWorkLocked() {
 		return
 	}
 	s.writing = true
-	go s.writeLoop()
+	s.srv.writers.run(s)
 }
 
 func (s *Session) hasWorkLocked() bool {

@@ -2,6 +2,6 @@
 
 package transports
 
-const canPeek = false
+const canReadNow = false
 
-func peekReady(uintptr) bool { return true }
+func (p *prefetcher) readNow(uintptr) bool { return true }

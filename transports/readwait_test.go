@@ -18,7 +18,7 @@ import (
 // missed data would block until the read deadline and fail the read.
 func TestReadBatchWait(t *testing.T) {
 	conn, ws := dialCarrier(t, httptest.NewUnstartedServer(nil))
-	if canPeek && ws.idle == nil {
+	if canReadNow && ws.idle == nil {
 		t.Fatal("the carrier does not wait on a shallow stack: the test would not test it")
 	}
 	mask := [4]byte{1, 2, 3, 4}

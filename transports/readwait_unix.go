@@ -2,19 +2,37 @@
 
 package transports
 
-import "syscall"
+import (
+	"io"
+	"os"
+	"syscall"
+)
 
-const canPeek = true
+const canReadNow = true
 
-// peekReady reports whether a read on fd would not block: a byte is there (peeked, not
-// consumed), the peer closed, or the socket failed.
-func peekReady(fd uintptr) bool {
-	var b [1]byte
+// readNow reads what fd holds into a pooled buffer without blocking, and reports whether
+// the wait is over: bytes were read, the peer closed (io.EOF for the next Read) or the
+// socket failed (the error for the next Read). It is the callback of RawConn.Read.
+func (p *prefetcher) readNow(fd uintptr) bool {
+	buf := prefetchPool.Get().(*[prefetchSize]byte)
 	for {
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		if err == syscall.EINTR {
-			continue // interrupted before it looked: look again (the poller may not wake us)
+		n, err := syscall.Read(int(fd), buf[:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
+			prefetchPool.Put(buf)
+			return false
+		case err != nil:
+			prefetchPool.Put(buf)
+			p.err = os.NewSyscallError("read", err)
+			return true
+		case n == 0:
+			prefetchPool.Put(buf)
+			p.err = io.EOF
+			return true
 		}
-		return err != syscall.EAGAIN && err != syscall.EWOULDBLOCK
+		p.buf, p.data = buf, buf[:n]
+		return true
 	}
 }

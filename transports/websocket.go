@@ -1,6 +1,7 @@
 package transports
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,12 @@ import (
 // writeBufferPool shares WebSocket write buffers between connections: an idle connection
 // holds none.
 var writeBufferPool = &sync.Pool{}
+
+// smallBatch is the largest batch (binary form, bytes) that Send assembles in a pooled
+// buffer before writing it; a larger one is streamed into gorilla's message writer.
+const smallBatch = 16 << 10
+
+var smallBatchPool = sync.Pool{New: func() any { b := make([]byte, 0, smallBatch); return &b }}
 
 // readBufferSize is the size of each connection's read buffer (made by ownReader, in
 // readwait.go). A buffer of its own, instead of net/http's 4 KiB one kept for the life of
@@ -65,7 +72,7 @@ func (u *WebSocketUpgrader) Upgrade(w http.ResponseWriter, r *http.Request, raw 
 		return nil, fmt.Errorf("failed to upgrade to WebSocket: %w", err)
 	}
 	conn.SetReadLimit(maxBatch)
-	ws := &WebSocket{conn: conn, raw: raw, writeTimeout: writeTimeout, idle: newReadWaiter(conn.NetConn(), own.br)}
+	ws := &WebSocket{conn: conn, raw: raw, writeTimeout: writeTimeout, idle: newReadWaiter(own)}
 	// Close frames are answered by the session, not by gorilla's default handler.
 	conn.SetCloseHandler(func(int, string) error { return nil })
 	return ws, nil
@@ -95,6 +102,26 @@ func (c *WebSocket) Send(frames []wire.Frame) error {
 	}
 	if c.raw {
 		return c.sendRaw(frames)
+	}
+	size := 0
+	for i := range frames {
+		size += wire.BinaryLen(&frames[i])
+	}
+	if size <= smallBatch {
+		// Assembled first and written with WriteMessage, whose server path allocates no
+		// message writer: most batches are this small.
+		bp := smallBatchPool.Get().(*[]byte)
+		b := (*bp)[:0]
+		for i := range frames {
+			b = wire.AppendBinary(b, &frames[i])
+		}
+		err := c.conn.WriteMessage(websocket.BinaryMessage, b)
+		*bp = b[:0]
+		smallBatchPool.Put(bp)
+		if err != nil {
+			return fmt.Errorf("failed to write WebSocket message: %w", err)
+		}
+		return nil
 	}
 	w, err := c.conn.NextWriter(websocket.BinaryMessage)
 	if err != nil {
@@ -172,7 +199,7 @@ func (c *WebSocket) ReadBatch(idle time.Duration) (data []byte, text bool, err e
 	if err := c.idle.wait(); err != nil { // nothing came before the deadline, or closed
 		return nil, false, fmt.Errorf("failed to read WebSocket message: %w", err)
 	}
-	typ, data, err := c.conn.ReadMessage()
+	typ, data, err := c.readMessage()
 	if err != nil {
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) {
@@ -187,6 +214,29 @@ func (c *WebSocket) ReadBatch(idle time.Duration) (data []byte, text bool, err e
 		return nil, false, ErrTextMessage
 	}
 	return data, typ == websocket.TextMessage, nil
+}
+
+// readBuffers hold messages while they are read: a message is then copied once into a
+// buffer of its exact size, where gorilla's ReadMessage (io.ReadAll) starts at 512 bytes
+// and grows by copying.
+var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readMessage is gorilla's ReadMessage, returning a fresh buffer of the message's size.
+func (c *WebSocket) readMessage() (int, []byte, error) {
+	typ, r, err := c.conn.NextReader()
+	if err != nil {
+		return typ, nil, err
+	}
+	buf := readBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	var data []byte
+	if _, err = buf.ReadFrom(r); err == nil {
+		data = bytes.Clone(buf.Bytes())
+	}
+	if buf.Cap() <= 64<<10 { // a message of up to maxBody must not stay in the pool
+		readBuffers.Put(buf)
+	}
+	return typ, data, err
 }
 
 // CloseWith sends a WebSocket close frame with code and reason (best effort, bounded by

@@ -1,11 +1,15 @@
 // Package framers holds the pluggable framings of the comparative benchmarks: one
 // loadgen.Framer per target (a server kind and a transport), each speaking that server's
-// wire protocol directly over gorilla/websocket or net/http, except polysock, which is
-// driven through its Go client (package client) because that is what a Go user of
-// polysock runs and it implements the protocol's batching and acknowledgements; a lean
-// reimplementation would measure a client nobody uses.
+// wire protocol directly over gorilla/websocket or net/http. polysock is measured twice on
+// WebSocket: with a lean framer like the others' (the server's cost, compared with the
+// field) and through its Go client (package client; what a Go user of polysock runs,
+// with its batching goroutines, replay buffer and resume machinery). Its HTTP transports
+// go through the Go client only.
 //
 //   - raw/websocket: one WebSocket text frame per message (the reference).
+//   - polysock-lean/websocket: the polysock binary form over gorilla at /ps?ps_v=1: OPEN,
+//     one batch of TEXT frames per Send (led by an ACK when one is due), cumulative ACKs
+//     at least every 64 messages or 100 ms, PINGs answered, CLOSE 1000 on Close.
 //   - polysock/{websocket,stream,poll}: client.Dial with one transport.
 //   - sockjs/{websocket,xhr-streaming,xhr-polling}: the SockJS framing ("o", "h",
 //     "a[…]", "c[…]") of igm/sockjs-go under /sockjs; messages go out as one JSON array
@@ -32,7 +36,7 @@ import (
 func All() []loadgen.Framer {
 	return []loadgen.Framer{
 		Raw{},
-		Polysock("websocket"), Polysock("stream"), Polysock("poll"),
+		PolysockLean{}, Polysock("websocket"), Polysock("stream"), Polysock("poll"),
 		SockJSWebSocket{}, SockJSXHR{Streaming: true}, SockJSXHR{},
 		SocketIO{}, SocketIO{Polling: true},
 		Centrifuge{},
@@ -40,10 +44,11 @@ func All() []loadgen.Framer {
 }
 
 // Server returns the server kind a target runs against: the part of its name before '/'
-// ("raw", "polysock", "sockjs", "socketio", "centrifuge").
+// ("raw", "polysock", "sockjs", "socketio", "centrifuge"), without a "-lean" suffix
+// (polysock-lean/websocket runs against the polysock server).
 func Server(name string) string {
 	kind, _, _ := strings.Cut(name, "/")
-	return kind
+	return strings.TrimSuffix(kind, "-lean")
 }
 
 // wsURL turns base ("http://host:port") into a WebSocket URL with path.

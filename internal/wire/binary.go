@@ -156,21 +156,31 @@ func checkClose(code uint16, reason []byte) error {
 func DecodeBatch(src []byte, fn func(*Frame) error) error {
 	var f Frame // one variable for the whole batch: fn must not keep the pointer
 	for len(src) > 0 {
-		var n int
 		var err error
-		f, n, err = DecodeBinary(src)
-		if err == ErrTruncated {
-			return malformed("batch ends inside a frame")
-		}
-		if err != nil {
+		if f, src, err = NextInBatch(src); err != nil {
 			return err
 		}
 		if err := fn(&f); err != nil {
 			return err
 		}
-		src = src[n:]
 	}
 	return nil
+}
+
+// NextInBatch decodes the first frame of src, a complete binary-form batch (or what is
+// left of one), and returns it with the rest of the batch: DecodeBatch one frame at a
+// time, for a caller that keeps the frame in a variable of its own (a frame passed to a
+// callback escapes to the heap). A batch that ends inside a frame is malformed. The
+// frame's Data aliases src.
+func NextInBatch(src []byte) (f Frame, rest []byte, err error) {
+	f, n, err := DecodeBinary(src)
+	if err == ErrTruncated {
+		return Frame{}, nil, malformed("batch ends inside a frame")
+	}
+	if err != nil {
+		return Frame{}, nil, err
+	}
+	return f, src[n:], nil
 }
 
 // AppendBinaryHeader appends the binary form of f up to its payload: the type, the length

@@ -248,7 +248,11 @@ func printSummary(w io.Writer, results []*scenarioResult, targets []loadgen.Fram
 		}
 		fmt.Fprintln(w, row)
 	}
-	printTargets(w, results)
+	for _, ps := range []string{"polysock-lean/websocket", "polysock/websocket"} {
+		if measured(results, ps) {
+			printTargets(w, results, ps)
+		}
+	}
 }
 
 func ownRatio(results []*scenarioResult, t string) float64 {
@@ -259,9 +263,20 @@ func ownRatio(results []*scenarioResult, t string) float64 {
 	return median(b.values(t, "msgs/s")) / median(e.values(t, "msgs/s"))
 }
 
-// printTargets states the targets for polysock/websocket against the figures.
-func printTargets(w io.Writer, results []*scenarioResult) {
-	const ps = "polysock/websocket"
+// measured reports whether target ran in any scenario.
+func measured(results []*scenarioResult, target string) bool {
+	for _, r := range results {
+		if len(r.outcomes[target]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// printTargets states the targets for ps (polysock-lean/websocket: the server
+// driven by a lean framer, as the other servers are; polysock/websocket: through the Go
+// client) against the figures.
+func printTargets(w io.Writer, results []*scenarioResult, ps string) {
 	fmt.Fprintf(w, "\n### Targets (%s; measurements, not assertions)\n\n", ps)
 	verdict := func(what string, v, limit float64, atLeast bool) {
 		state := "met"
