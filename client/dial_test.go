@@ -232,3 +232,29 @@ func TestDialRefusesBadArguments(t *testing.T) {
 		}
 	}
 }
+
+// A Transport shared with requests made at the same time: net/http sets its defaults on
+// its first request, and the WebSocket dial reads its settings; under -race this test
+// fails if the dial reads them without waiting for that.
+func TestDialSharedTransportNoRace(t *testing.T) {
+	url := scripted(t, func(p *peer) error {
+		if err := p.open(nil); err != nil {
+			return err
+		}
+		return p.answerClose(1000)
+	})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer hs.Close()
+	hc := &http.Client{Transport: &http.Transport{}}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if resp, err := hc.Get(hs.URL); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	c := dial(t, url, &Options{HTTPClient: hc})
+	wg.Wait()
+	_ = c.Close(polysock.CloseNormal, "")
+}

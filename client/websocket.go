@@ -42,11 +42,15 @@ func dialWebSocket(ctx context.Context, e *endpoint, p carrierParams, cfg *confi
 		rt = http.DefaultTransport
 	}
 	if t, ok := rt.(*http.Transport); ok {
+		// Clone first: net/http sets a Transport's defaults (TLSClientConfig among them)
+		// on its first request, and Clone waits for that, so reading the fields of a
+		// Transport that requests are using at the same time is no data race.
+		t = t.Clone()
 		d.Proxy = t.Proxy
 		if t.TLSClientConfig != nil {
 			// A config shared with net/http may offer h2 in ALPN, which a WebSocket
 			// handshake cannot use.
-			d.TLSClientConfig = t.TLSClientConfig.Clone()
+			d.TLSClientConfig = t.TLSClientConfig // the clone's own
 			d.TLSClientConfig.NextProtos = nil
 		}
 		if t.DialContext != nil {

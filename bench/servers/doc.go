@@ -2,8 +2,8 @@
 // kind, each with a broadcast to all its connections and a memory report:
 //
 //   - "raw": the idiomatic gorilla/websocket echo loop at /ws (the reference);
-//   - "polysock": server.New with an echo handler and default options at /ps (every
-//     transport);
+//   - "polysock": server.New with an echo handler at /ps (every transport), default
+//     options but MaxSessionsPerClient (the generator is one client address);
 //   - "sockjs": igm/sockjs-go v3 with sockjs.DefaultOptions echoing at /sockjs;
 //   - "centrifuge": centrifugal/centrifuge (in-memory broker): JSON over WebSocket at
 //     /connection/websocket, every connection subscribed server-side to "bench", every
