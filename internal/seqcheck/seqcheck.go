@@ -17,7 +17,7 @@ func Check(msgs []string, prefix string, senders int) ([]int, error) {
 	for i, m := range msgs {
 		var p, k int
 		rest, ok := strings.CutPrefix(m, prefix)
-		if _, err := fmt.Sscanf(rest, "%d.%d", &p, &k); !ok || err != nil || p < 0 || p >= senders {
+		if _, err := fmt.Sscanf(rest, "%d.%d", &p, &k); !ok || err != nil || p < 0 || p >= senders || rest != fmt.Sprintf("%d.%d", p, k) {
 			return next, fmt.Errorf("message %d, %q, is not from one of %d senders", i, m, senders)
 		}
 		if k != next[p] {
