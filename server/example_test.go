@@ -96,8 +96,9 @@ func ExampleSession_Write() {
 // Shutdown closes every session with 1012 (service restart), so clients reconnect
 // elsewhere, and returns once the sessions ended and their handlers returned.
 func ExampleServer_Shutdown() {
-	ended := make(chan error, 1)
+	started, ended := make(chan struct{}), make(chan error, 1)
 	srv := server.New(func(s *server.Session) {
+		close(started)
 		_, _, err := s.Read(context.Background())
 		ended <- err
 	}, nil)
@@ -110,6 +111,7 @@ func ExampleServer_Shutdown() {
 		return
 	}
 	defer ws.Close()
+	<-started // a session whose opening races with Shutdown is refused (1012) before its handler runs
 
 	done := make(chan error, 1)
 	go func() {
