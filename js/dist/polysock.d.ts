@@ -10,7 +10,7 @@ export interface Options {
      * between 1 and 10 s). The last transport in the list waits up to 30 s. Default 2000.
      */
     timeout?: number;
-    /** How long to remember, per origin, which transport worked, in ms. 0: never. Default one hour. */
+    /** How long to remember, per origin, which transport worked, in ms; going offline forgets it. 0: never. Default one hour. */
     remember?: number;
     /**
      * How the stream transport reads its response: "fetch" (binary, streams), "eventsource"

@@ -25,7 +25,7 @@ export interface Options {
    * between 1 and 10 s). The last transport in the list waits up to 30 s. Default 2000.
    */
   timeout?: number;
-  /** How long to remember, per origin, which transport worked, in ms. 0: never. Default one hour. */
+  /** How long to remember, per origin, which transport worked, in ms; going offline forgets it. 0: never. Default one hour. */
   remember?: number;
   /**
    * How the stream transport reads its response: "fetch" (binary, streams), "eventsource"
@@ -200,11 +200,12 @@ export class PolySock extends EventTarget {
     const mem = o.remember ? recall(this._key, Date.now()) : undefined;
     this._rtt = mem?.rtt;
     this._plan = plan(o.transports, available, mem);
-    // Back online: reconnect at once. Offline: no attempts (they would fail and count).
+    // Back online: reconnect at once. Offline: no attempts (they would fail and count), and
+    // the transport remembered for the origin is forgotten (the network may change).
     // A page coming back into view gets a fresh liveness period: its timers ran late.
     const sig = { signal: this._ac.signal };
     G.addEventListener?.("online", () => this._car || this._prb || this._again(), sig);
-    G.addEventListener?.("offline", () => this._car || clearTimeout(this._timer), sig);
+    G.addEventListener?.("offline", () => (remember(this._key, 0), this._car || clearTimeout(this._timer)), sig);
     G.document?.addEventListener("visibilitychange", () => (this._last = Date.now()), sig);
     queueMicrotask(() => this._rs || this._next());
   }
@@ -686,7 +687,6 @@ export class PolySock extends EventTarget {
     clearTimeout(this._at);
     clearTimeout(this._closeTimer);
     this._ac.abort();
-    this._log("close", code, reason);
     if (error) this.dispatchEvent(new Event("error"));
     this.dispatchEvent(closeEvent({ code, reason, wasClean: clean }));
   }

@@ -70,8 +70,8 @@ export function recall(origin: string, now: number): Memory | undefined {
   return undefined;
 }
 
-/** Stores the memory of origin; never throws. */
-export function remember(origin: string, m: Memory): void {
+/** Stores the memory of origin, or forgets it (0); never throws. */
+export function remember(origin: string, m: Memory | 0): void {
   try {
     localStorage.setItem(KEY + origin, JSON.stringify(m));
   } catch {

@@ -79,23 +79,27 @@ describe("polysock.js (IIFE)", () => {
   });
 
   test("data-debug or POLYSOCK_DEBUG logs the connection decisions", async () => {
+    // A WebSocket that cannot even be constructed: one attempt, which fails, then the end.
+    const Refused = class {
+      constructor() {
+        throw new Error("refused");
+      }
+    };
     for (const [globals, attrs] of [
-      [{ POLYSOCK_DEBUG: true }, undefined],
-      [{}, { "data-debug": "" }],
+      [{ POLYSOCK_DEBUG: true, WebSocket: Refused }, undefined],
+      [{ WebSocket: Refused }, { "data-debug": "" }],
     ] as const) {
       const g = load(globals, attrs);
       const PS = g.PolySock as typeof PolySockType;
-      const ps = new PS("ws://h.example/rt", [], { transports: [] });
+      const ps = new PS("ws://h.example/rt", [], { transports: ["websocket"] });
       await new Promise((r) => setTimeout(r, 20));
       assert.equal(ps.readyState, 3);
-      assert.ok(
-        (g.logs as unknown[][]).some((l) => l.includes("close")),
-        "logged the end",
-      );
+      const logs = (g.logs as unknown[][]).map((l) => l.slice(0, 3).join(" "));
+      assert.deepEqual(logs, ["polysock try websocket", "polysock fail websocket"], "logged the attempt and its failure");
     }
-    const quiet = load({});
+    const quiet = load({ WebSocket: Refused });
     const PS = quiet.PolySock as typeof PolySockType;
-    new PS("ws://h.example/rt", [], { transports: [] });
+    new PS("ws://h.example/rt", [], { transports: ["websocket"] });
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(quiet.logs, []);
   });

@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { after, afterEach, before, describe, test } from "node:test";
 
 import { PolySock, type Options, type Transport, type TransportChange } from "../src/polysock.js";
+import { recall } from "../src/select.js";
 import { Client, GUARD, removeServer, startServer, type TestServer } from "./harness.js";
 
 const opts = { timeout: GUARD * 3 };
@@ -276,6 +277,31 @@ describe("network", () => {
       await closeClean(c);
     } finally {
       online(true);
+      await srv.stop();
+    }
+  });
+
+  // DESIGN.md: what worked is remembered per origin "and forgotten when the network
+  // changes": going offline forgets it, so the next page load starts from the plan.
+  test("offline forgets the transport remembered for the origin", opts, async () => {
+    const items = new Map<string, string>();
+    g.localStorage = { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, String(v)) };
+    const srv = await startServer();
+    try {
+      const origin = new URL(srv.url).origin;
+      const c = recorder(srv.url, { transports: ["stream"], remember: 60000 });
+      await c.opened();
+      assert.equal(recall(origin, Date.now())?.t, "stream", "remembered at open");
+      online(false);
+      assert.equal(recall(origin, Date.now()), undefined, "forgotten when the network went away");
+      online(true);
+      c.ps.send("still here");
+      assert.deepEqual(await c.take(1), ["still here"]);
+      stayedOpen(c);
+      await closeClean(c);
+    } finally {
+      online(true);
+      delete g.localStorage;
       await srv.stop();
     }
   });

@@ -72,6 +72,8 @@ describe("memory", () => {
     assert.equal(recall("https://a.example", 1000), undefined, "expired");
     assert.equal(recall("https://b.example", 0), undefined, "another origin");
     assert.deepEqual([...items.keys()], ["polysock:https://a.example"]);
+    remember("https://a.example", 0);
+    assert.equal(recall("https://a.example", 0), undefined, "forgotten");
   });
   test("corrupt or foreign entries read as nothing", () => {
     const items = install();
